@@ -1,0 +1,113 @@
+"""The `flowdesk` command line. Same engine as the editor; imports no Qt unless opening the editor.
+
+Exit codes: 0 success (or the run COMPLETED), 1 the run ended FAILED or
+CANCELLED, 2 bad input, with a one-line reason on stderr and no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from flowdesk import __version__
+from flowdesk.model import (
+    WorkflowDefinition,
+    WorkflowLoadError,
+    errors_only,
+    load_workflow,
+    topological_levels,
+    validate_workflow,
+)
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3
+
+
+class CliError(Exception):
+    """Bad input: printed on stderr (one line per problem), exit code 2."""
+
+    def __init__(self, message: str, *, prefixed: bool = True) -> None:
+        super().__init__(message)
+        self.prefixed = prefixed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowdesk", description="Draw, check and run DAG workflows locally."
+    )
+    parser.add_argument("--version", action="version", version=f"flowdesk {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser("validate", help="check a workflow file and list its problems")
+    validate.add_argument("file", metavar="FILE", help="workflow JSON file")
+    validate.set_defaults(handler=_cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_OK
+    try:
+        return int(args.handler(args))
+    except CliError as exc:
+        print(f"flowdesk: {exc}" if exc.prefixed else str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("flowdesk: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("FLOWDESK_DEBUG"):
+            raise
+        print(
+            f"flowdesk: internal error: {type(exc).__name__}: {exc} "
+            "(set FLOWDESK_DEBUG=1 for a traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+def read_workflow(path: str) -> WorkflowDefinition:
+    """Load a file or raise CliError with every problem, one per line, prefixed by the path."""
+    try:
+        return load_workflow(path)
+    except WorkflowLoadError as exc:
+        lines = "\n".join(f"{path}: {problem}" for problem in exc.problems)
+        raise CliError(lines, prefixed=False) from None
+
+
+def default_registry():
+    from flowdesk.engine import HandlerRegistry
+
+    return HandlerRegistry.default()
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    definition = read_workflow(args.file)
+    registry = default_registry()
+    for message in registry.load_errors:
+        print(f"flowdesk: warning: {message}", file=sys.stderr)
+    problems = validate_workflow(definition, registry.config_models())
+    for problem in problems:
+        print(f"{args.file}: {problem}", file=sys.stderr)
+    errors = errors_only(problems)
+    if errors:
+        print(f"{args.file}: {len(errors)} error(s); the workflow cannot run", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    levels = topological_levels(definition.dependency_map())
+    print(
+        f"{Path(args.file).name}: valid: '{definition.name}', {len(definition.nodes)} nodes "
+        f"in {len(levels)} levels"
+    )
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,50 @@
+"""What a running handler can see: its node, the run's params, upstream outputs, shared clients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+
+class HandlerError(Exception):
+    """A handler failed in a way the user should read as is (no traceback)."""
+
+
+class RunResources:
+    """Clients shared by every node of one run, created on first use and closed with the run."""
+
+    def __init__(self, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+            self._http = httpx.AsyncClient(
+                transport=self._transport, limits=limits, follow_redirects=True
+            )
+        return self._http
+
+    async def aclose(self) -> None:
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+
+@dataclass(frozen=True)
+class NodeContext:
+    run_id: str
+    node_id: str
+    attempt: int
+    params: Mapping[str, Any]
+    inputs: Mapping[str, Any]
+    """Outputs of the node's direct dependencies, keyed by node id."""
+    resources: RunResources
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self.resources.http

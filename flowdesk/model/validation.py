@@ -1,0 +1,183 @@
+"""Check a workflow against every rule in DESIGN.md and report all problems at once."""
+
+from __future__ import annotations
+
+import keyword
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from flowdesk.model import graph
+from flowdesk.model.problems import Problem, Rule
+from flowdesk.model.templates import (
+    PARAMS,
+    TemplateError,
+    compile_template,
+    is_template,
+    iter_templates,
+)
+from flowdesk.model.workflow import NodeSpec, WorkflowDefinition
+
+ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# `params` is the run's parameters; keywords and jinja literals cannot be named in a template.
+RESERVED_IDS = frozenset({PARAMS, "true", "false", "none", *keyword.kwlist})
+
+ConfigModels = Mapping[str, type[BaseModel]]
+
+
+def validate_workflow(definition: WorkflowDefinition, config_models: ConfigModels) -> list[Problem]:
+    """Every problem in `definition`; an empty list means it can run.
+
+    `config_models` maps each known handler name to its config model (the
+    handler registry provides it), so the model layer needs no engine import.
+    """
+    problems: list[Problem] = []
+    ids = _check_ids(definition.nodes, problems)
+    deps = _check_dependencies(definition.nodes, ids, problems)
+    for cycle in graph.find_cycles(deps):
+        path = " -> ".join(cycle)
+        nodes = tuple(dict.fromkeys(cycle))
+        problems.append(Problem(Rule.CYCLE, f"dependency cycle: {path}", nodes))
+    for node in definition.nodes:
+        _check_node_fields(node, problems)
+        model = config_models.get(node.handler)
+        if model is None:
+            known = ", ".join(sorted(config_models)) or "none"
+            problems.append(
+                Problem(
+                    Rule.UNKNOWN_HANDLER,
+                    f"unknown handler '{node.handler}' (known: {known})",
+                    (node.id,),
+                )
+            )
+        else:
+            problems.extend(check_config(node, model))
+        problems.extend(_check_templates(node, ids, deps))
+    for field in sorted(definition.model_extra or {}):
+        problems.append(
+            Problem(Rule.UNKNOWN_FIELD, f"unknown top-level field '{field}'", warning=True)
+        )
+    if not definition.nodes:
+        problems.append(Problem(Rule.STRUCTURE, "the workflow has no nodes", warning=True))
+    return problems
+
+
+def errors_only(problems: list[Problem]) -> list[Problem]:
+    return [problem for problem in problems if not problem.warning]
+
+
+def _check_ids(nodes: list[NodeSpec], problems: list[Problem]) -> set[str]:
+    seen: dict[str, int] = {}
+    for index, node in enumerate(nodes):
+        if node.id in seen:
+            problems.append(
+                Problem(
+                    Rule.DUPLICATE_ID,
+                    f"duplicate id: nodes #{seen[node.id] + 1} and #{index + 1} are both '{node.id}'",
+                    (node.id,),
+                )
+            )
+            continue
+        seen[node.id] = index
+        if not ID_PATTERN.fullmatch(node.id):
+            problems.append(
+                Problem(
+                    Rule.INVALID_ID,
+                    f"invalid id '{node.id}': use letters, digits and _ and do not start with a digit",
+                    (node.id,),
+                )
+            )
+        elif node.id in RESERVED_IDS:
+            problems.append(
+                Problem(Rule.RESERVED_ID, f"id '{node.id}' is reserved; choose another", (node.id,))
+            )
+    return set(seen)
+
+
+def _check_dependencies(
+    nodes: list[NodeSpec], ids: set[str], problems: list[Problem]
+) -> dict[str, list[str]]:
+    """The dependency map restricted to nodes that exist, for the graph checks that follow."""
+    deps: dict[str, list[str]] = {}
+    for node in nodes:
+        kept: list[str] = []
+        for dep in node.dependencies:
+            if dep == node.id:
+                problems.append(Problem(Rule.SELF_DEPENDENCY, "depends on itself", (node.id,)))
+            elif dep not in ids:
+                problems.append(
+                    Problem(Rule.MISSING_DEPENDENCY, f"depends on missing node '{dep}'", (node.id,))
+                )
+            elif dep not in kept:
+                kept.append(dep)
+        deps.setdefault(node.id, kept)
+    return deps
+
+
+def _check_node_fields(node: NodeSpec, problems: list[Problem]) -> None:
+    for field in node.unknown_fields:
+        problems.append(
+            Problem(
+                Rule.UNKNOWN_FIELD, f"unknown field '{field}' is ignored", (node.id,), warning=True
+            )
+        )
+
+
+def check_config(node: NodeSpec, model: type[BaseModel]) -> list[Problem]:
+    """Config against the handler's model. Template strings are checked after resolution, at run
+    time, so a field holding a template is not held to its final type here."""
+    try:
+        model.model_validate(node.config)
+    except ValidationError as exc:
+        return [
+            Problem(
+                Rule.INVALID_CONFIG, _describe_error(error), (node.id,), _location(error["loc"])
+            )
+            for error in exc.errors()
+            if not is_template(error.get("input"))
+        ]
+    return []
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    text = "config"
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _describe_error(error: Mapping[str, Any]) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown config key"
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+def _check_templates(node: NodeSpec, ids: set[str], deps: Mapping[str, list[str]]) -> list[Problem]:
+    problems: list[Problem] = []
+    for location, source in iter_templates(node.config):
+        try:
+            names = compile_template(source).names
+        except TemplateError as exc:
+            problems.append(Problem(Rule.TEMPLATE_SYNTAX, exc.reason, (node.id,), location))
+            continue
+        for name in sorted(names - {PARAMS}):
+            if name in deps.get(node.id, ()) or (
+                name in ids and name != node.id and graph.is_ancestor(deps, name, node.id)
+            ):
+                continue
+            if name == node.id:
+                reason = "refers to the node itself"
+            elif name in ids:
+                reason = (
+                    f"uses node '{name}', which is not upstream of '{node.id}' (add a dependency)"
+                )
+            else:
+                reason = (
+                    f"uses unknown name '{name}' (templates may use params and upstream node ids)"
+                )
+            problems.append(
+                Problem(Rule.TEMPLATE_NAME, f"template {source!r} {reason}", (node.id,), location)
+            )
+    return problems

@@ -1,0 +1,78 @@
+"""The workflow document: pydantic models for the seed's JSON format and our additions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RetryPolicy(BaseModel):
+    """How often a node is tried and how long to wait between tries (exponential, jittered)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=1, ge=1, le=100)
+    backoff_s: float = Field(default=0.5, ge=0, le=3600)
+
+
+class NodeSpec(BaseModel):
+    """One node of the DAG. Unknown keys are kept so a round trip loses nothing."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    handler: str
+    dependencies: list[str] = Field(default_factory=list)
+    config: dict[str, Any] = Field(default_factory=dict)
+    retry: RetryPolicy | None = None
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @property
+    def unknown_fields(self) -> list[str]:
+        return sorted(self.model_extra or {})
+
+
+class Dag(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    nodes: list[NodeSpec] = Field(default_factory=list)
+
+
+class WorkflowDefinition(BaseModel):
+    """A workflow as stored in a file: the seed's `{"name", "dag": {"nodes"}}` plus optional extras."""
+
+    model_config = ConfigDict(extra="allow")
+
+    name: str
+    description: str | None = None
+    dag: Dag = Field(default_factory=Dag)
+    layout: dict[str, tuple[float, float]] | None = None
+
+    @property
+    def nodes(self) -> list[NodeSpec]:
+        return self.dag.nodes
+
+    def node(self, node_id: str) -> NodeSpec:
+        for node in self.dag.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def dependency_map(self) -> dict[str, list[str]]:
+        """Node id -> its dependencies (the later of two duplicate ids wins)."""
+        return {node.id: list(node.dependencies) for node in self.dag.nodes}
+
+    def to_json_dict(self, *, include_layout: bool = True) -> dict[str, Any]:
+        """The seed's shape: our optional fields appear only when set, so old readers see no noise."""
+        data = self.model_dump(mode="json")
+        for key in ("description", "layout"):
+            if data.get(key) is None or (key == "layout" and not include_layout):
+                data.pop(key, None)
+        for node in data["dag"]["nodes"]:
+            for key in ("retry", "timeout_s"):
+                if node.get(key) is None:
+                    node.pop(key)
+            if not node["config"]:
+                del node["config"]
+        return data

@@ -1,0 +1,73 @@
+"""`flowdesk validate` through a real subprocess: exit codes, messages, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import DATA, EXAMPLES
+
+
+def flowdesk(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "flowdesk", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_valid_file_exits_0_with_a_summary() -> None:
+    result = flowdesk("validate", str(EXAMPLES / "parallel_api_fetcher.json"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == (
+        "parallel_api_fetcher.json: valid: 'Parallel API Fetcher', 5 nodes in 3 levels"
+    )
+    assert result.stderr == ""
+
+
+@pytest.mark.parametrize("path", sorted((DATA / "invalid").glob("*.json")), ids=lambda p: p.stem)
+def test_invalid_files_exit_2_with_one_line_per_problem(path) -> None:
+    result = flowdesk("validate", str(path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert all(line.startswith(str(path)) for line in lines), lines
+    assert f"[{path.stem}]" in result.stderr
+
+
+def test_malformed_json_reports_line_and_column() -> None:
+    result = flowdesk("validate", str(DATA / "invalid" / "malformed-json.json"))
+    assert "line 5, column 3: malformed JSON" in result.stderr
+
+
+def test_several_problems_give_several_lines(tmp_path) -> None:
+    path = tmp_path / "two.json"
+    path.write_text(
+        '{"name": "two", "dag": {"nodes": [{"id": "a", "handler": "x"}, {"id": "b-", "handler": "input"}]}}'
+    )
+    result = flowdesk("validate", str(path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3
+    assert "unknown handler 'x'" in lines[0] or "unknown handler 'x'" in lines[1]
+    assert lines[-1].endswith("2 error(s); the workflow cannot run")
+
+
+@pytest.mark.parametrize("target", ["missing.json", "."])
+def test_unreadable_input_is_one_line(tmp_path, target) -> None:
+    result = flowdesk("validate", str(tmp_path / target))
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_no_arguments_prints_help() -> None:
+    result = flowdesk()
+    assert result.returncode == 0
+    assert "validate" in result.stdout
+
+
+def test_bad_usage_exits_2() -> None:
+    result = flowdesk("validate")
+    assert result.returncode == 2
+    assert "FILE" in result.stderr
