@@ -61,10 +61,11 @@ def test_unreadable_input_is_one_line(tmp_path, target) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_no_arguments_prints_help() -> None:
-    result = flowdesk()
+def test_help_lists_the_commands() -> None:
+    result = flowdesk("--help")
     assert result.returncode == 0
-    assert "validate" in result.stdout
+    for command in ("gui", "validate", "run"):
+        assert command in result.stdout
 
 
 def test_bad_usage_exits_2() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +24,22 @@ class RunResources:
     @property
     def http(self) -> httpx.AsyncClient:
         if self._http is None:
-            limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-            self._http = httpx.AsyncClient(
-                transport=self._transport, limits=limits, follow_redirects=True
-            )
+            self._http = self._make_client()
         return self._http
+
+    async def open_http(self) -> None:
+        """Create the client in a worker thread: loading TLS certificates takes ~50 ms, which
+        would otherwise stall the event loop (and the editor) at the first request."""
+        if self._http is None:
+            client = await asyncio.to_thread(self._make_client)
+            if self._http is None:
+                self._http = client
+            else:  # pragma: no cover - a handler created one meanwhile
+                await client.aclose()
+
+    def _make_client(self) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
+        return httpx.AsyncClient(transport=self._transport, limits=limits, follow_redirects=True)
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -32,6 +32,8 @@ class HandlerSpec:
     run: HandlerFn
     description: str = ""
     category: str = "General"
+    needs_http: bool = False
+    """The run opens its shared HTTP client before starting, off the event loop."""
 
 
 class UnknownHandlerError(KeyError):
@@ -96,14 +98,18 @@ class HandlerRegistry:
 
 
 def handler(
-    name: str, config_model: type[BaseModel], *, description: str = "", category: str = "General"
+    name: str,
+    config_model: type[BaseModel],
+    *,
+    description: str = "",
+    category: str = "General",
+    needs_http: bool = False,
 ) -> Callable[[HandlerFn], HandlerSpec]:
     """Decorator that turns a coroutine function into a HandlerSpec (for built-ins and plugins)."""
 
     def wrap(fn: HandlerFn) -> HandlerSpec:
-        return HandlerSpec(
-            name, config_model, fn, description or (fn.__doc__ or "").strip(), category
-        )
+        doc = description or (fn.__doc__ or "").strip()
+        return HandlerSpec(name, config_model, fn, doc, category, needs_http)
 
     return wrap
 

@@ -51,16 +51,18 @@ class HttpCallConfig(BaseModel):
         return self
 
 
-@handler("call_external_service", HttpCallConfig, category="HTTP")
+@handler("call_external_service", HttpCallConfig, category="HTTP", needs_http=True)
 async def call_external_service(config: HttpCallConfig, context: NodeContext) -> dict[str, Any]:
     """Sends an HTTP request; outputs status_code, headers and the body (JSON decoded)."""
     what = f"{config.method} {config.url}"
     try:
+        url = httpx.URL(config.url)
+        if config.query:
+            url = url.copy_merge_params(config.query)
         response = await context.http.request(
             config.method,
-            config.url,
+            url,
             headers=config.headers,
-            params=config.query,
             json=config.json_body,
             content=config.body,
             timeout=config.timeout_s,
@@ -69,7 +71,7 @@ async def call_external_service(config: HttpCallConfig, context: NodeContext) ->
         raise HandlerError(f"{what} timed out after {config.timeout_s:g} s") from None
     except httpx.ConnectError as exc:
         raise HandlerError(f"{what}: cannot connect ({exc or 'connection refused'})") from None
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise HandlerError(f"{what}: {type(exc).__name__}: {exc}") from None
     body = _decode_body(response)
     if not response.is_success:

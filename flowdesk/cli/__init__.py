@@ -1,4 +1,4 @@
-"""The `flowdesk` command line. Same engine as the editor; imports no Qt unless opening the editor.
+"""The `flowdesk` command line: one module per command, this one holds what they share. Same engine as the editor; imports no Qt unless opening the editor.
 
 Exit codes: 0 success (or the run COMPLETED), 1 the run ended FAILED or
 CANCELLED, 2 bad input, with a one-line reason on stderr and no traceback.
@@ -10,16 +10,12 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from flowdesk import __version__
 from flowdesk.model import (
     WorkflowDefinition,
     WorkflowLoadError,
-    errors_only,
     load_workflow,
-    topological_levels,
-    validate_workflow,
 )
 
 EXIT_OK = 0
@@ -43,9 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowdesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    validate = commands.add_parser("validate", help="check a workflow file and list its problems")
-    validate.add_argument("file", metavar="FILE", help="workflow JSON file")
-    validate.set_defaults(handler=_cmd_validate)
+    from flowdesk.cli import gui, run, validate
+
+    for command in (gui, validate, run):
+        command.register(commands)
     return parser
 
 
@@ -53,8 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+        args = parser.parse_args(["gui", *(argv or [])])
     try:
         return int(args.handler(args))
     except CliError as exc:
@@ -87,26 +83,6 @@ def default_registry():
     from flowdesk.engine import HandlerRegistry
 
     return HandlerRegistry.default()
-
-
-def _cmd_validate(args: argparse.Namespace) -> int:
-    definition = read_workflow(args.file)
-    registry = default_registry()
-    for message in registry.load_errors:
-        print(f"flowdesk: warning: {message}", file=sys.stderr)
-    problems = validate_workflow(definition, registry.config_models())
-    for problem in problems:
-        print(f"{args.file}: {problem}", file=sys.stderr)
-    errors = errors_only(problems)
-    if errors:
-        print(f"{args.file}: {len(errors)} error(s); the workflow cannot run", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    levels = topological_levels(definition.dependency_map())
-    print(
-        f"{Path(args.file).name}: valid: '{definition.name}', {len(definition.nodes)} nodes "
-        f"in {len(levels)} levels"
-    )
-    return EXIT_OK
 
 
 if __name__ == "__main__":

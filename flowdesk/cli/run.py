@@ -1,0 +1,128 @@
+"""`flowdesk run FILE`: run a workflow headless with live progress, or one JSON object."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowdesk.cli import (
+    EXIT_BAD_INPUT,
+    EXIT_OK,
+    EXIT_RUN_FAILED,
+    CliError,
+    default_registry,
+    read_workflow,
+)
+from flowdesk.cli.progress import ProgressPrinter
+from flowdesk.engine.results import RunResult
+from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY, InvalidWorkflowError, WorkflowRun
+from flowdesk.engine.states import RunState
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("run", help="run a workflow and show its progress")
+    parser.add_argument("file", metavar="FILE", help="workflow JSON file")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--params", metavar="JSON", help="run parameters as a JSON object")
+    given.add_argument("--params-file", metavar="F", help="file holding the parameters as JSON")
+    parser.add_argument(
+        "--max-concurrency",
+        metavar="N",
+        type=positive_int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"most nodes running at once (default {DEFAULT_MAX_CONCURRENCY})",
+    )
+    add_output_options(parser)
+    parser.set_defaults(handler=run_command)
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print the run as one JSON object on stdout"
+    )
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def read_params(args: argparse.Namespace) -> dict[str, Any]:
+    """The run's params from --params or --params-file; a JSON object or a clear error."""
+    if args.params_file:
+        source = args.params_file
+        try:
+            text = Path(source).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise CliError(f"--params-file {source}: cannot read: {reason}") from None
+    elif args.params is not None:
+        source, text = "--params", args.params
+    else:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(
+            f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
+    if not isinstance(params, dict):
+        raise CliError(f"{source}: params must be a JSON object, not {type(params).__name__}")
+    return params
+
+
+def run_command(args: argparse.Namespace) -> int:
+    definition = read_workflow(args.file)
+    params = read_params(args)
+    try:
+        run = WorkflowRun(
+            definition, default_registry(), params, max_concurrency=args.max_concurrency
+        )
+    except InvalidWorkflowError as exc:
+        lines = [f"{args.file}: {problem}" for problem in exc.problems]
+        raise CliError("\n".join(lines), prefixed=False) from None
+    return execute_and_report(run, as_json=args.json)
+
+
+def execute_and_report(run: WorkflowRun, *, as_json: bool) -> int:
+    """Run to the end on a fresh event loop; Ctrl+C cancels the run cleanly (exit 1)."""
+    if not as_json or sys.stderr.isatty():
+        run.subscribe(ProgressPrinter())
+    result = asyncio.run(_execute_cancellable(run))
+    report(result, as_json=as_json)
+    return exit_code(result)
+
+
+async def _execute_cancellable(run: WorkflowRun) -> RunResult:
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, run.cancel)
+        loop.add_signal_handler(signal.SIGTERM, run.cancel)
+    except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Windows
+        pass
+    return await run.execute()
+
+
+def report(result: RunResult, *, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_json(), default=str))
+    elif result.results:
+        print(json.dumps(result.results, indent=2, default=str))
+
+
+def exit_code(result: RunResult) -> int:
+    if result.state is RunState.COMPLETED:
+        return EXIT_OK
+    if result.state in (RunState.FAILED, RunState.CANCELLED):
+        return EXIT_RUN_FAILED
+    return EXIT_BAD_INPUT

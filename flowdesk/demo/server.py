@@ -1,0 +1,213 @@
+"""The demo service: realistic JSON endpoints plus slow, failing and flaky ones, on 127.0.0.1.
+
+It keeps a log of every request and the most requests ever in flight at once,
+so tests and benchmarks can check what a run really did.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+USERS = [
+    {"id": 1, "name": "Ada Lovelace", "email": "ada@example.org", "team": "analytics"},
+    {"id": 2, "name": "Grace Hopper", "email": "grace@example.org", "team": "compilers"},
+    {"id": 3, "name": "Alan Turing", "email": "alan@example.org", "team": "research"},
+    {"id": 123, "name": "Edsger Dijkstra", "email": "edsger@example.org", "team": "algorithms"},
+]
+POSTS = [
+    {"id": 10 * user["id"] + n, "userId": user["id"], "title": f"Note {n} by {user['name']}"}
+    for user in USERS
+    for n in range(1, 4)
+]
+COMMENTS = [
+    {"id": 100 * post["id"] + n, "postId": post["id"], "body": f"Comment {n} on {post['title']}"}
+    for post in POSTS
+    for n in range(1, 3)
+]
+POLICIES = [
+    {"id": "pol-1", "title": "Data retention", "version": 3},
+    {"id": "pol-2", "title": "Access control", "version": 7},
+    {"id": "pol-3", "title": "Incident response", "version": 2},
+]
+MAX_SLOW_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    started: float
+    finished: float
+    status: int
+
+
+class DemoServer:
+    """`with DemoServer() as server: server.url` — a threaded server on 127.0.0.1."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._lock = threading.Lock()
+        self.requests: list[RequestRecord] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._flaky_counts: dict[str, int] = {}
+        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return self._httpd.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> DemoServer:
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name="demo-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self._httpd.serve_forever()
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> DemoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def reset(self) -> None:
+        with self._lock:
+            self.requests.clear()
+            self.max_in_flight = 0
+            self._flaky_counts.clear()
+
+    def paths(self) -> list[str]:
+        with self._lock:
+            return [record.path for record in self.requests]
+
+    # -- used by the request handler threads ---------------------------------------------
+
+    def _enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _leave(self, record: RequestRecord) -> None:
+        with self._lock:
+            self.in_flight -= 1
+            self.requests.append(record)
+
+    def _flaky_attempt(self, key: str) -> int:
+        with self._lock:
+            self._flaky_counts[key] = self._flaky_counts.get(key, 0) + 1
+            return self._flaky_counts[key]
+
+    def route(
+        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+    ) -> tuple[int, Any]:
+        """(status, payload): a str payload is sent as text/plain, anything else as JSON."""
+        parts = [part for part in path.split("/") if part]
+        first = lambda name, default=None: query.get(name, [default])[0]  # noqa: E731
+        match parts:
+            case ["users"]:
+                return 200, USERS
+            case ["users", user_id]:
+                user = next((u for u in USERS if str(u["id"]) == user_id), None)
+                return (200, user) if user else (404, {"error": f"no user {user_id}"})
+            case ["posts"]:
+                user_id = first("userId")
+                return 200, [p for p in POSTS if user_id is None or str(p["userId"]) == user_id]
+            case ["comments"]:
+                post_id = first("postId")
+                return 200, [c for c in COMMENTS if post_id is None or str(c["postId"]) == post_id]
+            case ["document", "policy", "list"]:
+                return 200, {"policies": POLICIES, "count": len(POLICIES)}
+            case ["slow"]:
+                seconds = min(float(first("seconds", "1")), MAX_SLOW_SECONDS)
+                time.sleep(seconds)
+                return 200, {"slept": seconds}
+            case ["fail"]:
+                return 500, {"error": "the demo service failed on purpose"}
+            case ["status", code]:
+                return int(code), {"status": int(code)}
+            case ["flaky", key]:
+                failures = int(first("failures", "2"))
+                attempt = self._flaky_attempt(key)
+                if attempt <= failures:
+                    return 503, {"error": f"flaky: attempt {attempt} of {failures} failing"}
+                return 200, {"key": key, "attempt": attempt}
+            case ["text"]:
+                return 200, "plain text, not JSON"
+            case ["echo", *_]:
+                text = body.decode("utf-8", "replace")
+                try:
+                    parsed: Any = json.loads(text) if text else None
+                except ValueError:
+                    parsed = None
+                return 200, {
+                    "method": method,
+                    "path": path,
+                    "query": query,
+                    "json": parsed,
+                    "body": text,
+                }
+        return 404, {"error": f"no route for {method} {path}"}
+
+
+def _make_handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _handle(self) -> None:
+            started = time.monotonic()
+            server._enter()
+            status = 500
+            try:
+                split = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    status, payload = server.route(
+                        self.command, split.path, parse_qs(split.query), body
+                    )
+                except (ValueError, TypeError) as exc:
+                    status, payload = 400, {"error": str(exc)}
+                if isinstance(payload, str):
+                    data, content_type = payload.encode(), "text/plain; charset=utf-8"
+                else:
+                    data, content_type = json.dumps(payload).encode(), "application/json"
+                self.send_response(status)
+                self.send_header("content-type", content_type)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(data)
+            finally:
+                query = parse_qs(urlsplit(self.path).query)
+                record = RequestRecord(
+                    self.command, urlsplit(self.path).path, query, started, time.monotonic(), status
+                )
+                server._leave(record)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    return Handler

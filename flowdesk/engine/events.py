@@ -1,0 +1,102 @@
+"""The run's event stream. Listeners are plain callables, called in order on the loop's thread.
+
+The GUI paints from these events and the CLI prints them, so each is small,
+immutable and delivered the moment the engine knows it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.states import NodeState, RunState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class RunStarted:
+    run_id: str
+    workflow: str
+    params: dict[str, Any]
+    node_ids: tuple[str, ...]
+    at: datetime
+    resumed_node_ids: tuple[str, ...] = ()
+    """Nodes whose stored output is reused; they do not run again."""
+
+
+@dataclass(frozen=True, slots=True)
+class NodeStarted:
+    run_id: str
+    node_id: str
+    attempt: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRetrying:
+    run_id: str
+    node_id: str
+    attempt: int
+    """The attempt that just failed; the next one is attempt + 1."""
+    error: str
+    delay_s: float
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFinished:
+    run_id: str
+    node_id: str
+    state: NodeState
+    result: NodeResult
+
+    @property
+    def attempts(self) -> int:
+        return self.result.attempts
+
+    @property
+    def output(self) -> Any:
+        return self.result.output
+
+    @property
+    def error(self) -> str | None:
+        return self.result.error
+
+    @property
+    def duration_s(self) -> float | None:
+        return self.result.duration_s
+
+
+@dataclass(frozen=True, slots=True)
+class RunFinished:
+    run_id: str
+    state: RunState
+    result: RunResult
+    at: datetime
+
+
+RunEvent = RunStarted | NodeStarted | NodeRetrying | NodeFinished | RunFinished
+Listener = Callable[[RunEvent], None]
+
+
+class EventStream:
+    """Fan-out of events to listeners; a failing listener is logged and never stops the run."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    def emit(self, event: RunEvent) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("event listener %r failed on %s", listener, type(event).__name__)

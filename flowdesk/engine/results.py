@@ -1,0 +1,85 @@
+"""What a run produced: one NodeResult per node and a RunResult, in the CLI's JSON shape."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flowdesk.engine.states import NodeState, RunState
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+@dataclass
+class NodeResult:
+    node_id: str
+    state: NodeState = NodeState.PENDING
+    attempts: int = 0
+    output: Any = None
+    error: str | None = None
+    resolved_config: dict[str, Any] | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    reused: bool = False
+    """True when the output came from an earlier execution of the same run (resume)."""
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.state.value,
+            "attempts": self.attempts,
+            "output": self.output,
+            "error": self.error,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+        }
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    workflow: str
+    state: RunState
+    params: dict[str, Any]
+    nodes: dict[str, NodeResult]
+    output_node_ids: list[str] = field(default_factory=list)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def results(self) -> dict[str, Any]:
+        """Outputs of the output nodes that succeeded."""
+        return {
+            node_id: self.nodes[node_id].output
+            for node_id in self.output_node_ids
+            if self.nodes[node_id].state is NodeState.SUCCEEDED
+        }
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def count(self, state: NodeState) -> int:
+        return sum(1 for node in self.nodes.values() if node.state is state)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.state.value,
+            "params": self.params,
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
+            "nodes": {node_id: node.to_json() for node_id, node in self.nodes.items()},
+            "results": self.results,
+        }

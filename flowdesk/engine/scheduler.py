@@ -1,0 +1,319 @@
+"""The scheduler: start every node the moment its dependencies have succeeded.
+
+Readiness comes from graphlib's prepare/get_ready/done protocol, driven by
+node completions (no polling). Ready nodes wait in a queue only when the run
+already has `max_concurrency` nodes in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from graphlib import TopologicalSorter
+from typing import Any
+
+import httpx
+
+from flowdesk.engine.context import RunResources
+from flowdesk.engine.events import (
+    EventStream,
+    Listener,
+    NodeFinished,
+    NodeRetrying,
+    NodeStarted,
+    RunFinished,
+    RunStarted,
+)
+from flowdesk.engine.execution import (
+    NodeFailure,
+    NodePlan,
+    build_context,
+    call_with_retries,
+    resolve_config,
+)
+from flowdesk.engine.recorder import NullRecorder, RunRecorder
+from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.states import NodeState, RunState
+from flowdesk.model import Problem, WorkflowDefinition, errors_only, validate_workflow
+from flowdesk.model.graph import descendants
+
+log = logging.getLogger(__name__)
+DEFAULT_MAX_CONCURRENCY = 32
+
+
+class InvalidWorkflowError(ValueError):
+    """The definition has validation errors; nothing ran."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(p) for p in problems))
+        self.problems = problems
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkflowRun:
+    """One execution of a workflow. Subscribe to its events, `await execute()`, `cancel()`.
+
+    `previous` holds results of an earlier execution of the same run: nodes that
+    SUCCEEDED there keep their output and do not run again (resume).
+    """
+
+    def __init__(
+        self,
+        definition: WorkflowDefinition,
+        registry: HandlerRegistry,
+        params: Mapping[str, Any] | None = None,
+        *,
+        run_id: str | None = None,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        recorder: RunRecorder | None = None,
+        previous: Mapping[str, NodeResult] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        problems = errors_only(validate_workflow(definition, registry.config_models()))
+        if problems:
+            raise InvalidWorkflowError(problems)
+        if params is not None and not isinstance(params, Mapping):
+            raise ValueError(f"params must be a JSON object, not {type(params).__name__}")
+        if max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1")
+        self.definition = definition
+        self.id = run_id or uuid.uuid4().hex
+        self.events = EventStream()
+        self._recorder: RunRecorder = recorder or NullRecorder()
+        self._max_concurrency = max_concurrency
+        self._resources = RunResources(transport)
+        self._plans = {
+            node.id: NodePlan.build(node, registry.get(node.handler)) for node in definition.nodes
+        }
+        self._dependencies = definition.dependency_map()
+        self._nodes = {node_id: NodeResult(node_id) for node_id in self._plans}
+        self._outputs: dict[str, Any] = {}
+        for node_id, earlier in (previous or {}).items():
+            if node_id in self._nodes and earlier.state is NodeState.SUCCEEDED:
+                self._nodes[node_id] = replace(earlier, reused=True)
+                self._outputs[node_id] = earlier.output
+        self.result = RunResult(
+            run_id=self.id,
+            workflow=definition.name,
+            state=RunState.PENDING,
+            params=dict(params or {}),
+            nodes=self._nodes,
+            output_node_ids=[n.id for n in definition.nodes if n.handler == "output"],
+        )
+        self._sorter: TopologicalSorter[str] = TopologicalSorter(self._dependencies)
+        self._queue: deque[str] = deque()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._in_handler: set[str] = set()
+        self._all_done: asyncio.Future[None] | None = None
+        self._cancel_requested = False
+
+    # -- public API ---------------------------------------------------------------------------
+
+    @property
+    def state(self) -> RunState:
+        return self.result.state
+
+    @property
+    def nodes(self) -> Mapping[str, NodeResult]:
+        return self._nodes
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        return self.events.subscribe(listener)
+
+    def cancel(self) -> None:
+        """Cancel in-flight nodes (CANCELLED) and skip every node that has not started."""
+        if self._cancel_requested or self.result.state.is_final:
+            return
+        self._cancel_requested = True
+        self._queue.clear()
+        for node_id in list(self._in_handler):
+            self._tasks[node_id].cancel()
+        for result in self._nodes.values():
+            if result.state is NodeState.PENDING:
+                self._finish_node(result, NodeState.SKIPPED, error="run cancelled")
+        self._maybe_done()
+
+    async def execute(self) -> RunResult:
+        if self.result.state is not RunState.PENDING:
+            raise RuntimeError("a WorkflowRun executes once; create another to run again")
+        loop = asyncio.get_running_loop()
+        self._all_done = loop.create_future()
+        self.result.state = RunState.RUNNING
+        self.result.started_at = now()
+        try:
+            await self._recorder.run_started(self.result)
+            if any(plan.handler.needs_http for plan in self._plans.values()):
+                await self._resources.open_http()
+            reused = tuple(nid for nid, r in self._nodes.items() if r.reused)
+            self.events.emit(
+                RunStarted(
+                    self.id,
+                    self.definition.name,
+                    self.result.params,
+                    tuple(self._plans),
+                    self.result.started_at,
+                    reused,
+                )
+            )
+            for node_id in reused:
+                self.events.emit(
+                    NodeFinished(self.id, node_id, NodeState.SUCCEEDED, self._nodes[node_id])
+                )
+            if self._cancel_requested:
+                self._all_done.set_result(None)
+            else:
+                self._sorter.prepare()
+                self._release(self._sorter.get_ready())
+                self._maybe_done()
+            try:
+                await asyncio.shield(self._all_done)
+            except asyncio.CancelledError:
+                self.cancel()
+                await self._wait_for_tasks()
+                await self._conclude()
+                raise
+            return await self._conclude()
+        finally:
+            await self._resources.aclose()
+
+    # -- scheduling ---------------------------------------------------------------------------
+
+    def _release(self, ready: tuple[str, ...]) -> None:
+        """Queue newly ready nodes; nodes reused from an earlier execution complete at once."""
+        while ready:
+            reused = [node_id for node_id in ready if self._nodes[node_id].reused]
+            self._queue.extend(node_id for node_id in ready if not self._nodes[node_id].reused)
+            if not reused:
+                break
+            self._sorter.done(*reused)
+            ready = self._sorter.get_ready()
+        self._pump()
+
+    def _pump(self) -> None:
+        loop = asyncio.get_running_loop()
+        while self._queue and len(self._tasks) < self._max_concurrency:
+            node_id = self._queue.popleft()
+            self._tasks[node_id] = loop.create_task(
+                self._run_node(node_id), name=f"flowdesk:{node_id}"
+            )
+
+    def _maybe_done(self) -> None:
+        if not self._tasks and not self._queue and self._all_done and not self._all_done.done():
+            self._all_done.set_result(None)
+
+    async def _run_node(self, node_id: str) -> None:
+        plan = self._plans[node_id]
+        result = self._nodes[node_id]
+        result.state = NodeState.RUNNING
+        result.started_at = now()
+        state, output, error = NodeState.FAILED, None, None
+        self._in_handler.add(node_id)
+        try:
+            config, result.resolved_config = resolve_config(plan, self.result.params, self._outputs)
+            output, result.attempts = await call_with_retries(
+                plan,
+                config,
+                lambda attempt: build_context(
+                    self.id, plan, attempt, self.result.params, self._outputs, self._resources
+                ),
+                lambda attempt: self._node_attempt(result, attempt),
+                lambda attempt, message, delay: self.events.emit(
+                    NodeRetrying(self.id, node_id, attempt, message, delay, now())
+                ),
+            )
+            state = NodeState.SUCCEEDED
+        except NodeFailure as failure:
+            error = str(failure)
+        except asyncio.CancelledError:
+            state, error = NodeState.CANCELLED, "cancelled"
+        except Exception as exc:  # a bug in our own code: fail the node, keep the run going
+            log.exception("node '%s' failed unexpectedly", node_id)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+        finally:
+            self._in_handler.discard(node_id)
+        result.output = output
+        result.error = error
+        result.finished_at = now()
+        try:
+            await self._recorder.node_finished(self.id, replace(result, state=state))
+        except Exception as exc:
+            log.exception("could not record node '%s'", node_id)
+            state, result.error = NodeState.FAILED, f"could not record the result: {exc}"
+        del self._tasks[node_id]
+        self._finish_node(result, state, error=result.error)
+        if state is NodeState.SUCCEEDED:
+            self._outputs[node_id] = output
+            if not self._cancel_requested:
+                self._sorter.done(node_id)
+                self._release(self._sorter.get_ready())
+        else:
+            self._skip_descendants(node_id)
+            self._pump()
+        self._maybe_done()
+
+    def _node_attempt(self, result: NodeResult, attempt: int) -> None:
+        result.attempts = attempt
+        self.events.emit(NodeStarted(self.id, result.node_id, attempt, now()))
+
+    def _finish_node(self, result: NodeResult, state: NodeState, *, error: str | None) -> None:
+        result.state = state
+        result.error = error
+        if result.finished_at is None:
+            result.finished_at = now()
+        self.events.emit(NodeFinished(self.id, result.node_id, state, result))
+
+    def _skip_descendants(self, node_id: str) -> None:
+        for child in sorted(descendants(self._dependencies, node_id)):
+            child_result = self._nodes[child]
+            if child_result.state is NodeState.PENDING:
+                self._finish_node(
+                    child_result, NodeState.SKIPPED, error=f"upstream '{node_id}' did not succeed"
+                )
+
+    async def _wait_for_tasks(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    async def _conclude(self) -> RunResult:
+        for result in self._nodes.values():
+            if not result.state.is_final:  # defensive: nothing should be left, but never hang on it
+                self._finish_node(result, NodeState.SKIPPED, error="never became ready")
+        states = {result.state for result in self._nodes.values()}
+        if self._cancel_requested:
+            self.result.state = RunState.CANCELLED
+        elif states <= {NodeState.SUCCEEDED}:
+            self.result.state = RunState.COMPLETED
+        else:
+            self.result.state = RunState.FAILED
+        self.result.finished_at = now()
+        try:
+            await self._recorder.run_finished(self.result)
+        finally:
+            self.events.emit(
+                RunFinished(self.id, self.result.state, self.result, self.result.finished_at)
+            )
+        return self.result
+
+
+async def run_workflow(
+    definition: WorkflowDefinition,
+    params: Mapping[str, Any] | None = None,
+    *,
+    registry: HandlerRegistry | None = None,
+    listeners: tuple[Listener, ...] = (),
+    **options: Any,
+) -> RunResult:
+    """Run a workflow to the end and return its result (the simplest way to use the engine)."""
+    run = WorkflowRun(definition, registry or HandlerRegistry.default(), params, **options)
+    for listener in listeners:
+        run.subscribe(listener)
+    return await run.execute()

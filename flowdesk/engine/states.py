@@ -1,0 +1,37 @@
+"""Node and run states, exactly as DESIGN.md names them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class NodeState(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    SKIPPED = "SKIPPED"
+    """An upstream node failed or was cancelled."""
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (NodeState.PENDING, NodeState.RUNNING)
+
+
+class RunState(StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    INTERRUPTED = "INTERRUPTED"
+    """The process ended mid-run; the run can be resumed."""
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (RunState.PENDING, RunState.RUNNING)
+
+    @property
+    def resumable(self) -> bool:
+        return self in (RunState.FAILED, RunState.INTERRUPTED, RunState.CANCELLED)
