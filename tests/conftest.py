@@ -15,6 +15,27 @@ DATA = Path(__file__).resolve().parent / "data"
 EXAMPLES = REPO / "resources" / "examples"
 
 
+@pytest.fixture(scope="session")
+def demo_server():
+    from flowdesk.demo import DemoServer
+
+    with DemoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(demo_server):
+    """The shared demo service on 127.0.0.1, with its request log emptied for this test."""
+    demo_server.reset()
+    return demo_server
+
+
+def workflow(*nodes: dict, name: str = "test"):
+    from flowdesk.model import workflow_from_data
+
+    return workflow_from_data({"name": name, "dag": {"nodes": list(nodes)}})
+
+
 @pytest.fixture
 def registry():
     from flowdesk.engine import HandlerRegistry

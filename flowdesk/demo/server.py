@@ -97,6 +97,20 @@ class DemoServer:
             self.max_in_flight = 0
             self._flaky_counts.clear()
 
+    def max_overlap(self, path: str | None = None) -> int:
+        """Most logged requests (to `path`, if given) that were in progress at the same moment."""
+        with self._lock:
+            records = [r for r in self.requests if path is None or r.path == path]
+        moments = sorted(
+            [(r.started, 1) for r in records] + [(r.finished, -1) for r in records],
+            key=lambda item: (item[0], item[1]),
+        )
+        current = peak = 0
+        for _, step in moments:
+            current += step
+            peak = max(peak, current)
+        return peak
+
     def paths(self) -> list[str]:
         with self._lock:
             return [record.path for record in self.requests]
@@ -177,33 +191,32 @@ def _make_handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:
         def _handle(self) -> None:
             started = time.monotonic()
             server._enter()
-            status = 500
+            split = urlsplit(self.path)
+            query = parse_qs(split.query)
+            status, payload = 500, {"error": "internal error"}
             try:
-                split = urlsplit(self.path)
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                try:
-                    status, payload = server.route(
-                        self.command, split.path, parse_qs(split.query), body
-                    )
-                except (ValueError, TypeError) as exc:
-                    status, payload = 400, {"error": str(exc)}
-                if isinstance(payload, str):
-                    data, content_type = payload.encode(), "text/plain; charset=utf-8"
-                else:
-                    data, content_type = json.dumps(payload).encode(), "application/json"
-                self.send_response(status)
-                self.send_header("content-type", content_type)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(data)
+                status, payload = server.route(self.command, split.path, query, body)
+            except (ValueError, TypeError) as exc:
+                status, payload = 400, {"error": str(exc)}
             finally:
-                query = parse_qs(urlsplit(self.path).query)
-                record = RequestRecord(
-                    self.command, urlsplit(self.path).path, query, started, time.monotonic(), status
+                # Leave before replying, so a client that has its answer never sees us in flight.
+                server._leave(
+                    RequestRecord(
+                        self.command, split.path, query, started, time.monotonic(), status
+                    )
                 )
-                server._leave(record)
+            if isinstance(payload, str):
+                data, content_type = payload.encode(), "text/plain; charset=utf-8"
+            else:
+                data, content_type = json.dumps(payload).encode(), "application/json"
+            self.send_response(status)
+            self.send_header("content-type", content_type)
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

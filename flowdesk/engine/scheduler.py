@@ -240,11 +240,10 @@ class WorkflowRun:
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self._in_handler.discard(node_id)
-        result.output = output
-        result.error = error
+        result.state, result.output, result.error = state, output, error
         result.finished_at = now()
         try:
-            await self._recorder.node_finished(self.id, replace(result, state=state))
+            await self._recorder.node_finished(self.id, result)
         except Exception as exc:
             log.exception("could not record node '%s'", node_id)
             state, result.error = NodeState.FAILED, f"could not record the result: {exc}"
