@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowdesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from flowdesk.cli import gui, run, validate
+    from flowdesk.cli import demo, gui, run, validate
 
-    for command in (gui, validate, run):
+    for command in (gui, validate, run, demo):
         command.register(commands)
     return parser
 

@@ -36,6 +36,7 @@ POLICIES = [
     {"id": "pol-3", "title": "Incident response", "version": 2},
 ]
 MAX_SLOW_SECONDS = 30.0
+DEFAULT_PORT = 8911
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,14 @@ class DemoServer:
         self._httpd.serve_forever()
 
     def stop(self) -> None:
+        """Stop a server started with `start()`."""
         self._httpd.shutdown()
-        self._httpd.server_close()
+        self.close()
         if self._thread:
             self._thread.join(timeout=5)
+
+    def close(self) -> None:
+        self._httpd.server_close()
 
     def __enter__(self) -> DemoServer:
         return self.start()

@@ -1,0 +1,128 @@
+"""Every bundled example runs headless against the demo service, with the outcome it promises."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+
+import pytest
+from conftest import EXAMPLES
+
+from flowdesk.demo import DEFAULT_PORT, DemoServer
+from flowdesk.engine.scheduler import run_workflow
+from flowdesk.engine.states import RunState
+from flowdesk.model import load_workflow
+
+
+@pytest.fixture(scope="module")
+def demo_on_default_port():
+    with DemoServer(port=DEFAULT_PORT) as server:
+        yield server
+
+
+@pytest.fixture
+def demo(demo_on_default_port):
+    demo_on_default_port.reset()
+    return demo_on_default_port
+
+
+def run_example(name: str, params: dict | None = None):
+    return asyncio.run(run_workflow(load_workflow(EXAMPLES / f"{name}.json"), params or {}))
+
+
+def test_examples_are_all_covered() -> None:
+    assert {p.stem for p in EXAMPLES.glob("*.json")} == {
+        "parallel_api_fetcher",
+        "template_chain",
+        "fan_out_fan_in",
+        "retries_and_timeout",
+        "failing_branch",
+    }
+
+
+def test_parallel_api_fetcher(demo) -> None:
+    result = run_example("parallel_api_fetcher", {"user_id": 123})
+    assert result.state is RunState.COMPLETED
+    assert set(result.results["output"]) == {"get_user", "get_posts", "get_comments"}
+    assert result.results["output"]["get_user"]["body"]["count"] == 3
+    assert demo.paths() == ["/document/policy/list"] * 3
+
+
+def test_template_chain(demo) -> None:
+    result = run_example("template_chain", {"user_id": 3})
+    assert result.state is RunState.COMPLETED
+    assert result.results["output"] == {
+        "author": "Alan Turing",
+        "first_post": "Note 1 by Alan Turing",
+        "comment_count": 2,
+        "headline": "Alan Turing has 3 posts",
+    }
+
+
+def test_fan_out_fan_in(demo) -> None:
+    result = run_example("fan_out_fan_in")
+    assert result.state is RunState.COMPLETED
+    report = result.results["output"]
+    assert report["people"][0] == "Ada Lovelace"
+    assert report["teams"] == ["algorithms", "analytics", "compilers", "research"]
+    assert report["posts"] == 12 and report["comments"] == 24
+    assert report["policies"] == "Data retention, Access control, Incident response"
+
+
+def test_retries_and_timeout(demo) -> None:
+    result = run_example("retries_and_timeout")
+    assert result.state is RunState.COMPLETED
+    assert result.nodes["flaky"].attempts == 3
+    assert result.results["output"] == {"flaky_attempts": 3, "slept": 0.5}
+
+
+def test_failing_branch(demo) -> None:
+    result = run_example("failing_branch")
+    assert result.state is RunState.FAILED
+    states = {node_id: node.state.value for node_id, node in result.nodes.items()}
+    assert states == {
+        "input": "SUCCEEDED",
+        "healthy": "SUCCEEDED",
+        "healthy_summary": "SUCCEEDED",
+        "broken": "FAILED",
+        "broken_summary": "SKIPPED",
+        "output": "SKIPPED",
+    }
+
+
+def test_demo_server_command_serves_and_refuses_a_busy_port(demo) -> None:
+    busy = subprocess.run(
+        [sys.executable, "-m", "flowdesk", "demo-server", "--port", str(DEFAULT_PORT)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert busy.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{DEFAULT_PORT}" in busy.stderr
+    assert "Traceback" not in busy.stderr
+
+    with DemoServer() as probe:
+        free_port = probe.port
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowdesk", "demo-server", "--port", str(free_port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "demo service on" in process.stderr.readline()
+        import httpx
+
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{free_port}/users/1", timeout=2)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert response.json()["name"] == "Ada Lovelace"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
