@@ -1,0 +1,233 @@
+"""FlowDesk benchmarks: one command, a table on stdout, the same rows as JSON.
+
+    .venv/bin/python benchmarks/run.py [--quick] [--only engine,http,memory] [--json PATH]
+
+Every ratio compares two things measured in this same process run, because
+the machines are noisy; each figure is the median of several repetitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+from dags import SHAPES, as_workflow, fan_out_fan_in  # noqa: E402
+from minimal_runner import run_minimal  # noqa: E402
+
+from flowdesk.engine import HandlerRegistry  # noqa: E402
+from flowdesk.engine.scheduler import WorkflowRun  # noqa: E402
+from flowdesk.model import workflow_from_data  # noqa: E402
+
+Row = dict[str, Any]
+
+
+def median_time(action: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# -- engine overhead ---------------------------------------------------------------------------
+
+
+def bench_engine(repeat: int, quick: bool) -> list[Row]:
+    registry = HandlerRegistry.default()
+    rows = []
+    for name, make in SHAPES.items():
+        if quick and "10,000" in name:
+            continue
+        nodes = make()
+        definition = workflow_from_data(as_workflow(name, nodes))
+
+        def flowdesk_execute() -> None:
+            run = WorkflowRun(definition, registry, max_concurrency=10**9)
+            started = time.perf_counter()
+            asyncio.run(run.execute())
+            timings.append(time.perf_counter() - started)
+
+        timings: list[float] = []
+        total = median_time(flowdesk_execute, repeat)
+        execute = statistics.median(timings)
+        minimal = median_time(lambda: asyncio.run(run_minimal(nodes)), repeat)
+        rows.append(
+            {
+                "benchmark": f"engine: {name}",
+                "nodes": len(nodes),
+                "minimal_s": minimal,
+                "flowdesk_s": execute,
+                "flowdesk_with_validation_s": total,
+                "ratio": execute / minimal,
+                "ratio_with_validation": total / minimal,
+                "nodes_per_s": len(nodes) / execute,
+                "target": "ratio <= 3",
+            }
+        )
+    return rows
+
+
+# -- HTTP fan-out ------------------------------------------------------------------------------
+
+
+def bench_http(repeat: int, quick: bool) -> list[Row]:
+    import httpx
+    from http_server import fast_server
+
+    count, limit = (300 if quick else 1_000), 100
+    registry = HandlerRegistry.default()
+    with fast_server() as base:
+        url = f"{base}/item"
+        definition = workflow_from_data(
+            as_workflow(
+                "http fan-out",
+                [{"id": "input", "handler": "input"}]
+                + [
+                    {
+                        "id": f"get{i}",
+                        "handler": "call_external_service",
+                        "dependencies": ["input"],
+                        "config": {"url": f"{url}?i={i}"},
+                    }
+                    for i in range(count)
+                ],
+            )
+        )
+
+        def flowdesk() -> None:
+            run = WorkflowRun(definition, registry, max_concurrency=limit)
+            result = asyncio.run(run.execute())
+            assert result.state.value == "COMPLETED", result.state
+
+        async def plain_httpx() -> None:
+            semaphore = asyncio.Semaphore(limit)
+            limits = httpx.Limits(max_connections=None, max_keepalive_connections=limit)
+            async with httpx.AsyncClient(limits=limits) as client:
+
+                async def get(i: int) -> None:
+                    async with semaphore:
+                        (await client.get(f"{url}?i={i}")).json()
+
+                await asyncio.gather(*(get(i) for i in range(count)))
+
+        async def plain_aiohttp() -> None:
+            import aiohttp
+
+            semaphore = asyncio.Semaphore(limit)
+            async with aiohttp.ClientSession() as session:
+
+                async def get(i: int) -> None:
+                    async with semaphore, session.get(f"{url}?i={i}") as response:
+                        await response.json()
+
+                await asyncio.gather(*(get(i) for i in range(count)))
+
+        flowdesk_s = median_time(flowdesk, repeat)
+        httpx_s = median_time(lambda: asyncio.run(plain_httpx()), repeat)
+        rows = [
+            {
+                "benchmark": f"http: {count} GETs, {limit} in flight",
+                "nodes": count + 1,
+                "flowdesk_s": flowdesk_s,
+                "httpx_s": httpx_s,
+                "ratio": flowdesk_s / httpx_s,
+                "target": "ratio <= 1.3 (vs plain httpx)",
+            }
+        ]
+        try:
+            aiohttp_s = median_time(lambda: asyncio.run(plain_aiohttp()), repeat)
+            rows[0]["aiohttp_s"] = aiohttp_s
+            rows[0]["ratio_vs_aiohttp"] = flowdesk_s / aiohttp_s
+        except ImportError:
+            rows[0]["aiohttp_s"] = None
+    return rows
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+def bench_memory(repeat: int, quick: bool) -> list[Row]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "wide.json"
+        path.write_text(json.dumps(as_workflow("wide", fan_out_fan_in(10_000))))
+        probe = (
+            "import resource, subprocess, sys\n"
+            "subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)\n"
+            "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+        )
+        env = {**os.environ, "FLOWDESK_DB": str(Path(folder) / "runs.sqlite")}
+        command = [sys.executable, "-c", probe, sys.executable, "-m", "flowdesk", "run", str(path)]
+        output = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
+        peak_mb = int(output.stdout.strip()) / 1024
+    return [
+        {
+            "benchmark": "memory: flowdesk run, 10,002 nodes",
+            "nodes": 10_002,
+            "peak_rss_mb": peak_mb,
+            "target": "< 400 MB",
+        }
+    ]
+
+
+SECTIONS = {"engine": bench_engine, "http": bench_http, "memory": bench_memory}
+
+
+def format_table(rows: list[Row]) -> str:
+    columns = ["benchmark", "nodes"] + sorted(
+        {key for row in rows for key in row} - {"benchmark", "nodes", "target"}
+    ) + ["target"]
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.0f}" if value >= 1000 else f"{value:.4g}"
+    return str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller shapes, fewer repetitions")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
+    parser.add_argument("--repeat", type=int, default=None, help="repetitions per figure")
+    parser.add_argument("--json", default=str(HERE / "results" / "latest.json"), help="JSON output")
+    args = parser.parse_args()
+    repeat = args.repeat or (3 if args.quick else 5)
+    rows: list[Row] = []
+    for name in args.only.split(","):
+        section = SECTIONS[name.strip()]
+        rows += section(repeat, args.quick)
+        print(f"[{name} done]", file=sys.stderr, flush=True)
+    print(format_table(rows))
+    out = Path(args.json)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()
