@@ -6,6 +6,7 @@ so tests and benchmarks can check what a run really did.
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -37,6 +38,16 @@ POLICIES = [
 ]
 MAX_SLOW_SECONDS = 30.0
 DEFAULT_PORT = 8911
+
+
+@dataclass(frozen=True)
+class Redirect:
+    location: str
+
+
+@dataclass(frozen=True)
+class Gzipped:
+    data: bytes
 
 
 @dataclass(frozen=True)
@@ -173,6 +184,10 @@ class DemoServer:
                 return 200, {"key": key, "attempt": attempt}
             case ["text"]:
                 return 200, "plain text, not JSON"
+            case ["redirect"]:
+                return 302, Redirect(first("to", "/users/1"))
+            case ["gzip"]:
+                return 200, Gzipped(json.dumps({"compressed": True, "users": USERS}).encode())
             case ["echo", *_]:
                 text = body.decode("utf-8", "replace")
                 try:
@@ -212,12 +227,20 @@ def _make_handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:
                         self.command, split.path, query, started, time.monotonic(), status
                     )
                 )
-            if isinstance(payload, str):
+            extra: dict[str, str] = {}
+            if isinstance(payload, Redirect):
+                data, content_type, extra = b"", "text/plain", {"location": payload.location}
+            elif isinstance(payload, Gzipped):
+                data, content_type = gzip.compress(payload.data), "application/json"
+                extra = {"content-encoding": "gzip"}
+            elif isinstance(payload, str):
                 data, content_type = payload.encode(), "text/plain; charset=utf-8"
             else:
                 data, content_type = json.dumps(payload).encode(), "application/json"
             self.send_response(status)
             self.send_header("content-type", content_type)
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.send_header("content-length", str(len(data)))
             self.end_headers()
             if self.command != "HEAD":

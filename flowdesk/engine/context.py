@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -38,8 +39,13 @@ class RunResources:
                 await client.aclose()
 
     def _make_client(self) -> httpx.AsyncClient:
+        transport = self._transport
+        if transport is None and os.environ.get("FLOWDESK_HTTP_TRANSPORT", "aiohttp") != "httpx":
+            from flowdesk.engine.transport import AiohttpTransport  # imported only when needed
+
+            transport = AiohttpTransport()
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=100)
-        return httpx.AsyncClient(transport=self._transport, limits=limits, follow_redirects=True)
+        return httpx.AsyncClient(transport=transport, limits=limits, follow_redirects=True)
 
     async def aclose(self) -> None:
         if self._http is not None:

@@ -18,6 +18,13 @@ from flowdesk.engine.states import NodeState, RunState
 INPUT = {"id": "input", "handler": "input"}
 
 
+@pytest.fixture(params=["aiohttp", "httpx"], autouse=True)
+def transport(request, monkeypatch):
+    """Every HTTP behaviour holds with both network layers under httpx's API."""
+    monkeypatch.setenv("FLOWDESK_HTTP_TRANSPORT", request.param)
+    return request.param
+
+
 def one_call(config: dict, registry=None):
     definition = workflow(
         INPUT,
@@ -39,6 +46,14 @@ def test_json_body_is_decoded_and_headers_kept(server) -> None:
     assert node.output["status_code"] == 200
     assert node.output["body"]["name"] == "Alan Turing"
     assert node.output["headers"]["content-type"] == "application/json"
+
+
+def test_redirects_are_followed_and_gzip_is_decoded(server) -> None:
+    node = one_call({"url": f"{server.url}/redirect?to=/users/2"})
+    assert node.output["body"]["name"] == "Grace Hopper"
+    assert server.paths() == ["/redirect", "/users/2"]
+    node = one_call({"url": f"{server.url}/gzip"})
+    assert node.output["body"]["compressed"] is True
 
 
 def test_non_json_body_is_text(server) -> None:
