@@ -39,9 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowdesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from flowdesk.cli import demo, gui, run, validate
+    from flowdesk.cli import demo, gui, run, runs, validate
 
-    for command in (gui, validate, run, demo):
+    for command in (gui, validate, run, runs, demo):
         command.register(commands)
     return parser
 

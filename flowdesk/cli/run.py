@@ -1,4 +1,8 @@
-"""`flowdesk run FILE`: run a workflow headless with live progress, or one JSON object."""
+"""`flowdesk run FILE`: run a workflow headless with live progress, or one JSON object.
+
+Every run is recorded in the store (`--db PATH`, `FLOWDESK_DB`, or the user data
+directory); with `--idempotency-key K` a second call returns the first run.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,12 @@ import asyncio
 import json
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowdesk.cli import (
-    EXIT_BAD_INPUT,
     EXIT_OK,
     EXIT_RUN_FAILED,
     CliError,
@@ -22,6 +27,9 @@ from flowdesk.cli.progress import ProgressPrinter
 from flowdesk.engine.results import RunResult
 from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY, InvalidWorkflowError, WorkflowRun
 from flowdesk.engine.states import RunState
+
+if TYPE_CHECKING:
+    from flowdesk.store import Store, StoredRun
 
 
 def register(commands: Any) -> None:
@@ -37,8 +45,44 @@ def register(commands: Any) -> None:
         default=DEFAULT_MAX_CONCURRENCY,
         help=f"most nodes running at once (default {DEFAULT_MAX_CONCURRENCY})",
     )
+    parser.add_argument(
+        "--idempotency-key",
+        metavar="K",
+        help="run at most once per key and workflow: a repeated key returns the first run",
+    )
+    add_db_option(parser)
     add_output_options(parser)
     parser.set_defaults(handler=run_command)
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        help="run history database (default: $FLOWDESK_DB, else the user data directory)",
+    )
+
+
+@contextmanager
+def open_store(db: str | None, *, create: bool = True) -> Iterator[Store]:
+    """The store for --db/FLOWDESK_DB/the default file; every StoreError becomes a CliError.
+
+    With create=False a file the user named (--db, FLOWDESK_DB) must exist already, so that a
+    mistyped path is an error rather than an empty history; the default file is always created.
+    """
+    from flowdesk.store import Store, StoreError, resolve_db_location  # SQLAlchemy: ~0.2 s
+
+    location = resolve_db_location(db)
+    try:
+        store = Store.open(location.path, create=create or not location.explicit)
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    try:
+        yield store
+    except StoreError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        store.close()
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -84,14 +128,44 @@ def read_params(args: argparse.Namespace) -> dict[str, Any]:
 def run_command(args: argparse.Namespace) -> int:
     definition = read_workflow(args.file)
     params = read_params(args)
-    try:
-        run = WorkflowRun(
-            definition, default_registry(), params, max_concurrency=args.max_concurrency
+    key = args.idempotency_key
+    with open_store(args.db) as store:
+        if key is not None:
+            existing = store.runs.find_by_idempotency_key(definition.name, key)
+            if existing is not None:
+                return report_existing(existing, key, params, as_json=args.json)
+        try:
+            run = WorkflowRun(
+                definition,
+                default_registry(),
+                params,
+                max_concurrency=args.max_concurrency,
+                recorder=store.recorder(),
+            )
+        except InvalidWorkflowError as exc:
+            lines = [f"{args.file}: {problem}" for problem in exc.problems]
+            raise CliError("\n".join(lines), prefixed=False) from None
+        run_id, created = store.runs.create_run(
+            definition, params, idempotency_key=key, run_id=run.id
         )
-    except InvalidWorkflowError as exc:
-        lines = [f"{args.file}: {problem}" for problem in exc.problems]
-        raise CliError("\n".join(lines), prefixed=False) from None
-    return execute_and_report(run, as_json=args.json)
+        if not created:  # another process took the key between our check and our insert
+            return report_existing(store.runs.load(run_id), key, params, as_json=args.json)
+        return execute_and_report(run, as_json=args.json)
+
+
+def report_existing(
+    stored: StoredRun, key: str | None, params: dict[str, Any], *, as_json: bool
+) -> int:
+    """A repeated idempotency key: show the first run, execute nothing."""
+    note = f"run {stored.run_id} already has idempotency key '{key}' ({stored.state.value})"
+    if stored.result.params != params:
+        note += "; its params differ from these, which are ignored"
+    note += "; nothing was executed"
+    if stored.state.resumable:
+        note += f" (continue it with: flowdesk runs resume {stored.run_id})"
+    print(f"flowdesk: {note}", file=sys.stderr)
+    report(stored.result, as_json=as_json)
+    return exit_code(stored.result)
 
 
 def execute_and_report(run: WorkflowRun, *, as_json: bool) -> int:
@@ -121,8 +195,8 @@ def report(result: RunResult, *, as_json: bool) -> None:
 
 
 def exit_code(result: RunResult) -> int:
+    """0 COMPLETED; 1 for any other state a run can be in (FAILED, CANCELLED, INTERRUPTED, and
+    RUNNING when a repeated idempotency key finds the run still going in another process)."""
     if result.state is RunState.COMPLETED:
         return EXIT_OK
-    if result.state in (RunState.FAILED, RunState.CANCELLED):
-        return EXIT_RUN_FAILED
-    return EXIT_BAD_INPUT
+    return EXIT_RUN_FAILED

@@ -1,0 +1,175 @@
+"""`flowdesk runs list|show|resume`: the run history in the store.
+
+`runs resume RUN_ID` continues an INTERRUPTED, FAILED or CANCELLED run: nodes
+that succeeded keep their stored output and do not run again. Resuming a
+COMPLETED run prints it and runs nothing (exit 0). A run id may be shortened to
+any prefix that names one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from flowdesk.cli import EXIT_OK, CliError, default_registry
+from flowdesk.cli.progress import MARKS, summary
+from flowdesk.cli.run import (
+    add_db_option,
+    add_output_options,
+    execute_and_report,
+    open_store,
+    positive_int,
+    report,
+)
+from flowdesk.engine.results import NodeResult
+from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY, InvalidWorkflowError, WorkflowRun
+from flowdesk.engine.states import RunState
+
+if TYPE_CHECKING:
+    from flowdesk.store import ResumePlan, RunSummary, StoredRun
+
+OUTPUT_PREVIEW = 300
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("runs", help="list, inspect and resume recorded runs")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = actions.add_parser("list", help="recorded runs, newest first")
+    listing.add_argument("--limit", metavar="N", type=positive_int, help="show at most N runs")
+    add_db_option(listing)
+    add_output_options(listing)
+    listing.set_defaults(handler=list_command)
+
+    show = actions.add_parser("show", help="one run: every node's state, attempts, error, output")
+    show.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of it)")
+    add_db_option(show)
+    add_output_options(show)
+    show.set_defaults(handler=show_command)
+
+    resume = actions.add_parser(
+        "resume",
+        help="continue an interrupted, failed or cancelled run; succeeded nodes are reused",
+    )
+    resume.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of it)")
+    resume.add_argument(
+        "--max-concurrency",
+        metavar="N",
+        type=positive_int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"most nodes running at once (default {DEFAULT_MAX_CONCURRENCY})",
+    )
+    add_db_option(resume)
+    add_output_options(resume)
+    resume.set_defaults(handler=resume_command)
+
+
+def list_command(args: argparse.Namespace) -> int:
+    with open_store(args.db, create=False) as store:
+        runs = store.runs.list_runs(limit=args.limit)
+    if args.json:
+        print(json.dumps([run.to_json() for run in runs]))
+        return EXIT_OK
+    if not runs:
+        print("no runs recorded yet", file=sys.stderr)
+        return EXIT_OK
+    rows = [_list_row(run) for run in runs]
+    headers = ("RUN ID", "WORKFLOW", "STATUS", "STARTED", "DURATION")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for row in (headers, *rows):
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+    return EXIT_OK
+
+
+def _list_row(run: RunSummary) -> tuple[str, str, str, str, str]:
+    duration = f"{run.duration_s:.2f} s" if run.duration_s is not None else "-"
+    return (run.run_id, run.workflow, run.state.value, _local(run.started_at), duration)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    with open_store(args.db, create=False) as store:
+        stored = store.runs.load(args.run_id)
+    if args.json:
+        print(json.dumps(stored.result.to_json(), default=str))
+    else:
+        _print_run(stored)
+    return EXIT_OK
+
+
+def resume_command(args: argparse.Namespace) -> int:
+    with open_store(args.db, create=False) as store:
+        stored = store.runs.load(args.run_id)
+        if stored.state is RunState.COMPLETED:
+            print(
+                f"flowdesk: run {stored.run_id} is already COMPLETED; nothing to resume",
+                file=sys.stderr,
+            )
+            report(stored.result, as_json=args.json)
+            return EXIT_OK
+        plan = store.runs.prepare_resume(stored.run_id)
+        run = _resumed_run(plan, store.recorder(), args.max_concurrency)
+        return execute_and_report(run, as_json=args.json)
+
+
+def _resumed_run(plan: ResumePlan, recorder: Any, max_concurrency: int) -> WorkflowRun:
+    try:
+        return WorkflowRun(
+            plan.definition,
+            default_registry(),
+            plan.params,
+            run_id=plan.run_id,
+            previous=plan.previous,
+            recorder=recorder,
+            max_concurrency=max_concurrency,
+        )
+    except InvalidWorkflowError as exc:  # e.g. a handler that is no longer installed
+        problems = "; ".join(str(problem) for problem in exc.problems)
+        raise CliError(f"run {plan.run_id} cannot be resumed: {problems}") from None
+
+
+def _print_run(stored: StoredRun) -> None:
+    result = stored.result
+    print(summary(result))
+    print(f"  workflow:  {result.workflow}")
+    print(f"  created:   {_local(stored.created_at)}")
+    print(f"  started:   {_local(result.started_at)}  (execution {stored.executions})")
+    print(f"  finished:  {_local(result.finished_at)}")
+    if result.params:
+        print(f"  params:    {json.dumps(result.params)}")
+    if stored.idempotency_key is not None:
+        print(f"  key:       {stored.idempotency_key}")
+    width = max((len(node_id) for node_id in result.nodes), default=8)
+    for node_id, node in result.nodes.items():
+        mark = MARKS.get(node.state, (" ", ""))[0]
+        print(f"  {mark} {node_id:<{width}} {node.state.value:<9} {_node_detail(node)}".rstrip())
+        if node.error:
+            print(f"      error:  {node.error}")
+        if node.output is not None:
+            print(f"      output: {_preview(node.output)}")
+    if result.state.resumable:
+        print(f"resume with: flowdesk runs resume {result.run_id}")
+
+
+def _node_detail(node: NodeResult) -> str:
+    parts = []
+    if node.attempts:
+        parts.append(f"{node.attempts} attempt{'s' if node.attempts != 1 else ''}")
+    if node.duration_s is not None:
+        parts.append(f"{node.duration_s:.2f} s")
+    return ", ".join(parts)
+
+
+def _preview(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    if len(text) <= OUTPUT_PREVIEW:
+        return text
+    return text[:OUTPUT_PREVIEW] + f"… ({len(text):,} characters; --json shows all)"
+
+
+def _local(moment: datetime | None) -> str:
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S") if moment else "-"

@@ -1,0 +1,159 @@
+"""Opening the SQLite file: checks before trust, schema creation, pragmas, error translation.
+
+Opening never damages a file it does not understand: a file that is not SQLite,
+belongs to another program or was written by a newer FlowDesk is refused with
+a typed error before anything is written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from flowdesk.store.errors import (
+    CorruptDatabaseError,
+    DatabaseLockedError,
+    DatabaseOpenError,
+    SchemaVersionError,
+    StoreError,
+)
+from flowdesk.store.tables import APPLICATION_ID, SCHEMA_VERSION, TABLES
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def connect(path: Path, busy_timeout_s: float, *, read_only: bool = False) -> sqlite3.Connection:
+    """A connection with our pragmas. Transactions are explicit (`BEGIN IMMEDIATE` for writes)."""
+    connection = sqlite3.connect(
+        path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
+    )
+    try:
+        connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+        connection.execute("PRAGMA foreign_keys = ON")
+        # WAL with FULL sync: a commit survives a power cut, and costs one WAL fsync per
+        # group commit, shared by every node result in the batch.
+        connection.execute("PRAGMA synchronous = FULL")
+        if read_only:
+            connection.execute("PRAGMA query_only = ON")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def translator(path: Path, busy_timeout_s: float) -> Callable[[BaseException], BaseException]:
+    """Turn sqlite3 errors into typed store errors with one-line messages naming the file."""
+
+    def translate(exc: BaseException) -> BaseException:
+        if isinstance(exc, StoreError) or not isinstance(exc, sqlite3.Error):
+            return exc
+        message = str(exc)
+        if isinstance(exc, sqlite3.OperationalError):
+            if "locked" in message or "busy" in message:
+                return DatabaseLockedError(
+                    f"database {path} is locked by another process "
+                    f"(waited {busy_timeout_s:g} s; set FLOWDESK_DB_TIMEOUT to wait longer)"
+                )
+            if "unable to open" in message:
+                return DatabaseOpenError(f"cannot open database {path}: {message}")
+            if "malformed" not in message and "not a database" not in message:
+                return DatabaseOpenError(f"database {path}: {message}")
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
+            return CorruptDatabaseError(f"database {path} is damaged or not a database: {message}")
+        return StoreError(f"database {path}: {message}")
+
+    return translate
+
+
+def prepare_database(path: Path, busy_timeout_s: float, *, create: bool) -> None:
+    """Check the file is a FlowDesk database we understand (creating it when allowed)."""
+    _check_file(path, create=create)
+    translate = translator(path, busy_timeout_s)
+    try:
+        connection = connect(path, busy_timeout_s)
+    except sqlite3.Error as exc:
+        raise translate(exc) from None
+    try:
+        if not _is_ours(connection, path):
+            _create_schema(connection, path)
+        if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            connection.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.Error as exc:
+        raise translate(exc) from None
+    finally:
+        connection.close()
+
+
+def _check_file(path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise DatabaseOpenError(f"database {path} is a directory, not a file")
+    if not path.exists():
+        if not create:
+            raise DatabaseOpenError(f"no FlowDesk database at {path}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseOpenError(
+                f"cannot create the directory for {path}: {exc.strerror or exc}"
+            ) from None
+        return
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise DatabaseOpenError(f"cannot read database {path}: {exc.strerror or exc}") from None
+    if header and header != SQLITE_HEADER:
+        raise CorruptDatabaseError(f"{path} is not a FlowDesk database (not an SQLite file)")
+
+
+def _is_ours(connection: sqlite3.Connection, path: Path) -> bool:
+    """True for a FlowDesk file of our schema; False for an empty file; else a typed error."""
+    application_id = connection.execute("PRAGMA application_id").fetchone()[0]
+    version = connection.execute("PRAGMA user_version").fetchone()[0]
+    tables = {
+        row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+    }
+    if application_id == 0 and version == 0 and not tables:
+        return False
+    if application_id != APPLICATION_ID:
+        raise SchemaVersionError(
+            f"{path} is not a FlowDesk database (it belongs to another program)"
+        )
+    if version > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"database {path} was written by a newer FlowDesk (schema version {version}; "
+            f"this version reads up to {SCHEMA_VERSION}): upgrade FlowDesk or use another --db"
+        )
+    if version < 1:
+        raise SchemaVersionError(f"database {path} has an unknown schema version {version}")
+    missing = {table.name for table in TABLES} - tables
+    if missing:
+        raise CorruptDatabaseError(
+            f"database {path} is damaged: missing table(s) {', '.join(sorted(missing))}"
+        )
+    return True
+
+
+def _create_schema(connection: sqlite3.Connection, path: Path) -> None:
+    connection.execute("PRAGMA journal_mode = WAL")
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if _is_ours(connection, path):  # another process created it while we waited
+            connection.execute("ROLLBACK")
+            return
+        dialect = sqlite_dialect.dialect()
+        for table in TABLES:
+            connection.execute(str(CreateTable(table).compile(dialect=dialect)))
+            for index in table.indexes:
+                connection.execute(str(CreateIndex(index).compile(dialect=dialect)))
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise

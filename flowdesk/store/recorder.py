@@ -1,0 +1,171 @@
+"""SQLiteRecorder: the engine's RunRecorder, writing through the store's writer thread.
+
+`node_finished` returns only once the node's state and output are committed
+(the engine starts dependents after it returns). Nodes finishing together
+share one transaction, so the cost of a commit is paid once per batch.
+SKIPPED results arrive only with `run_finished`, which writes them with the
+run's final state in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from functools import partial
+from typing import Any
+
+from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.states import NodeState, RunState
+from flowdesk.store.codec import to_json_text, to_text
+from flowdesk.store.errors import RunNotResumableError
+from flowdesk.store.owner import ProcessIdentity
+from flowdesk.store.writer import Writer
+
+UPDATE_NODE_SQL = (
+    "UPDATE node_runs SET state = ?, attempts = ?, resolved_config_json = ?, output_json = ?, "
+    "error = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND node_id = ?"
+)
+
+
+class SQLiteRecorder:
+    """Records one or more runs created with `RunRepository.create_run` (or resumed)."""
+
+    def __init__(
+        self, writer: Writer, owner: ProcessIdentity, in_flight: set[str] | None = None
+    ) -> None:
+        self._writer = writer
+        self._owner = owner
+        self._in_flight = set() if in_flight is None else in_flight
+        """Ids of runs this recorder claimed and has not finished (shared with the Store)."""
+
+    async def run_started(self, run: RunResult) -> None:
+        """Claim the run for this process; refuse if another execution holds it."""
+        reused = frozenset(node_id for node_id, node in run.nodes.items() if node.reused)
+        claim = partial(
+            claim_run,
+            run_id=run.run_id,
+            owner=self._owner,
+            started_at=to_text(run.started_at),
+            reused=reused,
+        )
+        refusal = await self._writer.call_async(claim)
+        if refusal is not None:
+            raise RunNotResumableError(refusal)
+        self._in_flight.add(run.run_id)
+
+    async def node_started(self, run_id: str, result: NodeResult) -> None:
+        """RUNNING is not stored: what matters after a crash is what finished."""
+        return None
+
+    async def node_finished(self, run_id: str, result: NodeResult) -> None:
+        # Fix the scalar fields now; the JSON is encoded on the writer thread.
+        snapshot = NodeResult(
+            node_id=result.node_id,
+            state=result.state,
+            attempts=result.attempts,
+            output=result.output,
+            error=result.error,
+            resolved_config=result.resolved_config,
+            started_at=result.started_at,
+            finished_at=result.finished_at,
+        )
+        await self._writer.execute_async(UPDATE_NODE_SQL, partial(node_row, run_id, snapshot))
+
+    async def run_finished(self, run: RunResult) -> None:
+        """Write the final state and every node result not written yet (SKIPPED, most of all)."""
+        rows = [
+            node_row(run.run_id, node)
+            for node in run.nodes.values()
+            if not node.reused and node.state is not NodeState.SUCCEEDED
+        ]
+        finish = partial(
+            finish_run,
+            run_id=run.run_id,
+            state=run.state.value,
+            finished_at=to_text(run.finished_at),
+            rows=rows,
+        )
+        await self._writer.call_async(finish)
+        self._in_flight.discard(run.run_id)
+
+
+def node_row(run_id: str, result: NodeResult) -> tuple[Any, ...]:
+    """The UPDATE_NODE_SQL parameters for one node result."""
+    return (
+        result.state.value,
+        result.attempts,
+        to_json_text(result.resolved_config),
+        to_json_text(result.output),
+        result.error,
+        to_text(result.started_at),
+        to_text(result.finished_at),
+        run_id,
+        result.node_id,
+    )
+
+
+def claim_run(
+    connection: sqlite3.Connection,
+    run_id: str,
+    owner: ProcessIdentity,
+    started_at: str | None,
+    reused: frozenset[str],
+) -> str | None:
+    """Make `owner` the process running `run_id`; None on success, else why not.
+
+    A run can be claimed when it is PENDING and ours (just created) or resumable. Every node
+    already SUCCEEDED must be reused by this execution: a node never runs twice in a run.
+    """
+    row = connection.execute(
+        "SELECT state, owner_pid, owner_token, owner_host FROM runs WHERE id = ?", (run_id,)
+    ).fetchone()
+    if row is None:
+        return f"no run with id '{run_id}' in the store (create it with create_run first)"
+    state, pid, token, host = row
+    ours = (pid, token, host) == (owner.pid, owner.start_token, owner.host)
+    if not (RunState(state).resumable or (state == RunState.PENDING.value and ours)):
+        return f"run {run_id} is {state}; it cannot be started again"
+    succeeded = {
+        node_id
+        for (node_id,) in connection.execute(
+            "SELECT node_id FROM node_runs WHERE run_id = ? AND state = ?",
+            (run_id, NodeState.SUCCEEDED.value),
+        )
+    }
+    if not succeeded <= reused:
+        again = ", ".join(sorted(succeeded - reused))
+        return f"run {run_id}: node(s) {again} already succeeded and would run again"
+    connection.execute(
+        "UPDATE runs SET state = ?, owner_pid = ?, owner_token = ?, owner_host = ?, "
+        "executions = executions + 1, started_at = ?, finished_at = NULL WHERE id = ?",
+        (RunState.RUNNING.value, owner.pid, owner.start_token, owner.host, started_at, run_id),
+    )
+    connection.execute(
+        "UPDATE node_runs SET state = ?, attempts = 0, resolved_config_json = NULL, "
+        "output_json = NULL, error = NULL, started_at = NULL, finished_at = NULL "
+        "WHERE run_id = ? AND state != ?",
+        (NodeState.PENDING.value, run_id, NodeState.SUCCEEDED.value),
+    )
+    return None
+
+
+def finish_run(
+    connection: sqlite3.Connection,
+    run_id: str,
+    state: str,
+    finished_at: str | None,
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """The run's final state plus every node result not yet written (SKIPPED and the like)."""
+    if rows:
+        connection.executemany(UPDATE_NODE_SQL, rows)
+    connection.execute(
+        "UPDATE runs SET state = ?, finished_at = ? WHERE id = ?", (state, finished_at, run_id)
+    )
+
+
+def interrupt_runs(connection: sqlite3.Connection, run_ids: list[str]) -> None:
+    """Runs this process started but will not finish (its store is closing): INTERRUPTED."""
+    connection.executemany(
+        "UPDATE runs SET state = ? WHERE id = ? AND state = ?",
+        [(RunState.INTERRUPTED.value, run_id, RunState.RUNNING.value) for run_id in run_ids],
+    )

@@ -1,0 +1,313 @@
+"""Run history: create, list and load runs, plan resumes, find runs whose process died.
+
+Writes are operations handed to the writer thread; reads use SQLModel sessions.
+Stored runs come back as the engine's own `RunResult`, so `runs show --json`
+prints exactly what `run --json` printed.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.states import NodeState, RunState
+from flowdesk.model import WorkflowDefinition, WorkflowLoadError, dump_workflow, parse_workflow
+from flowdesk.store.codec import from_json_text, from_text, to_text, utc_now
+from flowdesk.store.errors import (
+    AmbiguousRunIdError,
+    RunNotResumableError,
+    StoreError,
+    UnknownRunError,
+)
+from flowdesk.store.owner import ProcessIdentity, is_alive
+from flowdesk.store.tables import NodeRunRecord, RunRecord
+from flowdesk.store.writer import Writer
+
+LIVE_STATES = (RunState.PENDING.value, RunState.RUNNING.value)
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of `runs list`."""
+
+    run_id: str
+    workflow: str
+    state: RunState
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.state.value,
+            "started_at": to_text(self.started_at),
+            "finished_at": to_text(self.finished_at),
+        }
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run as stored: its result (the engine's shape) plus what only the store knows."""
+
+    result: RunResult
+    definition: WorkflowDefinition
+    idempotency_key: str | None
+    created_at: datetime
+    executions: int
+    owner: ProcessIdentity | None
+
+    @property
+    def run_id(self) -> str:
+        return self.result.run_id
+
+    @property
+    def state(self) -> RunState:
+        return self.result.state
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """What `WorkflowRun(definition, registry, params, run_id=..., previous=...)` needs."""
+
+    run_id: str
+    definition: WorkflowDefinition
+    params: dict[str, Any]
+    previous: dict[str, NodeResult]
+
+    @property
+    def reused(self) -> list[str]:
+        return [n for n, r in self.previous.items() if r.state is NodeState.SUCCEEDED]
+
+
+class RunRepository:
+    def __init__(self, engine: Engine, writer: Writer, identity: ProcessIdentity) -> None:
+        self._engine = engine
+        self._writer = writer
+        self._identity = identity
+
+    # -- writing --------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        definition: WorkflowDefinition,
+        params: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        run_id: str | None = None,
+    ) -> tuple[str, bool]:
+        """(run id, created). With a key seen before for this workflow: (that run's id, False)."""
+        new_id = run_id or uuid.uuid4().hex
+        definition_json = dump_workflow(definition)
+        params_json = json.dumps(dict(params or {}), separators=(",", ":"))
+        owner = self._identity
+        created_at = to_text(utc_now())
+        nodes = [(new_id, node.id, i) for i, node in enumerate(definition.nodes)]
+
+        def create(connection: sqlite3.Connection) -> tuple[str, bool]:
+            if idempotency_key is not None:
+                found = connection.execute(
+                    "SELECT id FROM runs WHERE workflow = ? AND idempotency_key = ?",
+                    (definition.name, idempotency_key),
+                ).fetchone()
+                if found:
+                    return found[0], False
+            connection.execute(
+                "INSERT INTO runs (id, workflow, definition_json, params_json, state, "
+                "idempotency_key, owner_pid, owner_token, owner_host, executions, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
+                (
+                    new_id,
+                    definition.name,
+                    definition_json,
+                    params_json,
+                    RunState.PENDING.value,
+                    idempotency_key,
+                    owner.pid,
+                    owner.start_token,
+                    owner.host,
+                    created_at,
+                ),
+            )
+            connection.executemany(
+                "INSERT INTO node_runs (run_id, node_id, position, state, attempts) "
+                f"VALUES (?, ?, ?, '{NodeState.PENDING.value}', 0)",
+                nodes,
+            )
+            return new_id, True
+
+        return self._writer.call(create)
+
+    def recover_interrupted(self) -> list[str]:
+        """Mark INTERRUPTED every PENDING/RUNNING run whose owning process has ended."""
+        with Session(self._engine) as session:
+            live = session.exec(select(RunRecord).where(col(RunRecord.state).in_(LIVE_STATES)))
+            dead = [
+                (record.id, record.owner_pid, record.owner_token)
+                for record in live
+                if not is_alive(_owner(record), here=self._identity)  # type: ignore[arg-type]
+            ]
+        if not dead:
+            return []
+
+        def mark(connection: sqlite3.Connection) -> list[str]:
+            marked = []
+            for run_id, pid, token in dead:
+                cursor = connection.execute(
+                    "UPDATE runs SET state = ? WHERE id = ? AND state IN (?, ?) "
+                    "AND owner_pid IS ? AND owner_token IS ?",
+                    (RunState.INTERRUPTED.value, run_id, *LIVE_STATES, pid, token),
+                )
+                if cursor.rowcount:
+                    marked.append(run_id)
+            return marked
+
+        return self._writer.call(mark)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def resolve_id(self, id_or_prefix: str) -> str:
+        """The full id of the run with this id, or the only run whose id starts with it."""
+        text = id_or_prefix.strip()
+        with Session(self._engine) as session:
+            if text and session.get(RunRecord, text) is not None:
+                return text
+            pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            matches = session.exec(
+                select(RunRecord.id).where(col(RunRecord.id).like(pattern, escape="\\")).limit(6)
+            ).all()
+        if not text or not matches:
+            raise UnknownRunError(f"no run with id '{id_or_prefix}'")
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5])
+            raise AmbiguousRunIdError(
+                f"run id prefix '{id_or_prefix}' matches several runs ({shown}…); give more of it"
+            )
+        return matches[0]
+
+    def list_runs(self, *, limit: int | None = None) -> list[RunSummary]:
+        """Newest first."""
+        with Session(self._engine) as session:
+            query = select(RunRecord).order_by(
+                col(RunRecord.created_at).desc(), col(RunRecord.id).desc()
+            )
+            if limit is not None:
+                query = query.limit(limit)
+            return [
+                RunSummary(
+                    record.id,
+                    record.workflow,
+                    RunState(record.state),
+                    from_text(record.created_at),  # type: ignore[arg-type]
+                    from_text(record.started_at),
+                    from_text(record.finished_at),
+                )
+                for record in session.exec(query)
+            ]
+
+    def load(self, id_or_prefix: str) -> StoredRun:
+        run_id = self.resolve_id(id_or_prefix)
+        with Session(self._engine) as session:
+            record = session.get(RunRecord, run_id)
+            if record is None:
+                raise UnknownRunError(f"no run with id '{id_or_prefix}'")
+            rows = session.exec(
+                select(NodeRunRecord)
+                .where(NodeRunRecord.run_id == run_id)
+                .order_by(col(NodeRunRecord.position))
+            ).all()
+        try:
+            definition = parse_workflow(record.definition_json)
+        except WorkflowLoadError as exc:
+            raise StoreError(f"run {run_id}: its stored definition cannot be read: {exc}") from None
+        nodes = {row.node_id: _node_result(row) for row in rows}
+        result = RunResult(
+            run_id=record.id,
+            workflow=record.workflow,
+            state=RunState(record.state),
+            params=from_json_text(record.params_json) or {},
+            nodes=nodes,
+            output_node_ids=[n.id for n in definition.nodes if n.handler == "output"],
+            started_at=from_text(record.started_at),
+            finished_at=from_text(record.finished_at),
+        )
+        return StoredRun(
+            result=result,
+            definition=definition,
+            idempotency_key=record.idempotency_key,
+            created_at=from_text(record.created_at),  # type: ignore[arg-type]
+            executions=record.executions,
+            owner=_owner(record),
+        )
+
+    def find_by_idempotency_key(self, workflow: str, key: str) -> StoredRun | None:
+        with Session(self._engine) as session:
+            run_id = session.exec(
+                select(RunRecord.id).where(
+                    RunRecord.workflow == workflow, RunRecord.idempotency_key == key
+                )
+            ).first()
+        return self.load(run_id) if run_id else None
+
+    def prepare_resume(self, id_or_prefix: str) -> ResumePlan:
+        """What a resumed execution needs; refuses COMPLETED runs and runs of a live process."""
+        stored = self.load(id_or_prefix)
+        state = stored.state
+        if state.value in LIVE_STATES:
+            if stored.owner and is_alive(stored.owner, here=self._identity):
+                raise RunNotResumableError(
+                    f"run {stored.run_id} is still {state.value} in process {stored.owner.pid} "
+                    f"on {stored.owner.host}; it can be resumed only after it ends"
+                )
+            self.recover_interrupted()
+            stored = self.load(stored.run_id)
+            state = stored.state
+        if not state.resumable:
+            raise RunNotResumableError(
+                f"run {stored.run_id} is {state.value}; there is nothing to resume"
+            )
+        return ResumePlan(
+            run_id=stored.run_id,
+            definition=stored.definition,
+            params=stored.result.params,
+            previous={
+                node_id: node
+                for node_id, node in stored.result.nodes.items()
+                if node.state is NodeState.SUCCEEDED
+            },
+        )
+
+
+def _owner(record: RunRecord) -> ProcessIdentity | None:
+    if record.owner_pid is None:
+        return None
+    return ProcessIdentity(record.owner_pid, record.owner_token, record.owner_host or "")
+
+
+def _node_result(row: NodeRunRecord) -> NodeResult:
+    return NodeResult(
+        node_id=row.node_id,
+        state=NodeState(row.state),
+        attempts=row.attempts,
+        output=from_json_text(row.output_json),
+        error=row.error,
+        resolved_config=from_json_text(row.resolved_config_json),
+        started_at=from_text(row.started_at),
+        finished_at=from_text(row.finished_at),
+    )

@@ -1,0 +1,74 @@
+"""The SQLite schema as SQLModel tables. Times are ISO-8601 text in UTC, JSON values are text.
+
+Text keeps the file readable with any SQLite tool and lets the writer thread
+use plain parameterised SQL for its hot path (see writer.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+APPLICATION_ID = 0x464C4F57
+"""PRAGMA application_id of every FlowDesk database ("FLOW")."""
+
+
+class DefinitionRecord(SQLModel, table=True):
+    """A workflow definition saved by name (the editor's documents)."""
+
+    __tablename__ = "workflow_definitions"
+
+    name: str = Field(primary_key=True)
+    description: str | None = None
+    definition_json: str
+    node_count: int = 0
+    created_at: str
+    updated_at: str
+
+
+class RunRecord(SQLModel, table=True):
+    """One run: the definition it ran (a snapshot), its params, state, owner and times."""
+
+    __tablename__ = "runs"
+    __table_args__ = (
+        UniqueConstraint("workflow", "idempotency_key", name="uq_runs_idempotency"),
+        Index("ix_runs_created", "created_at"),
+        Index("ix_runs_state", "state"),
+    )
+
+    id: str = Field(primary_key=True)
+    workflow: str
+    definition_json: str
+    params_json: str
+    state: str
+    idempotency_key: str | None = None
+    owner_pid: int | None = None
+    owner_token: str | None = None
+    owner_host: str | None = None
+    executions: int = 0
+    """How many times the run was started (1 + the number of resumes)."""
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class NodeRunRecord(SQLModel, table=True):
+    """One node of one run: its latest state, attempts, resolved config, output and error."""
+
+    __tablename__ = "node_runs"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.id", ondelete="CASCADE")
+    node_id: str = Field(primary_key=True)
+    position: int
+    """Index in the definition, so a run is shown in the order its nodes were drawn."""
+    state: str
+    attempts: int = 0
+    resolved_config_json: str | None = None
+    output_json: str | None = None
+    error: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+TABLES = [DefinitionRecord.__table__, RunRecord.__table__, NodeRunRecord.__table__]

@@ -1,0 +1,200 @@
+"""The single writer: one thread, one SQLite connection, group commits.
+
+Every write of a process goes through this thread, so the event loop never
+waits on SQLite and our own connections never fight over the write lock.
+The thread takes everything queued since its last commit and writes it in one
+transaction (consecutive rows for the same statement in one `executemany`);
+each waiter resumes only once its transaction has committed. Under load the
+batches grow by themselves: results queue up while the previous commit syncs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flowdesk.store.errors import StoreError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Operation = Callable[[sqlite3.Connection], Any]
+"""A write that runs inside the writer's transaction. It reports logical outcomes (say, a run
+that cannot be claimed) by its return value: an exception rolls back the whole batch."""
+RowFactory = Callable[[], Sequence[Any]]
+MAX_BATCH = 20_000
+
+
+@dataclass(slots=True)
+class _Job:
+    sql: str | None
+    make_row: RowFactory | None
+    operation: Operation | None
+    waiter: asyncio.Future[Any] | concurrent.futures.Future[Any]
+    loop: asyncio.AbstractEventLoop | None
+
+
+_STOP = object()
+
+
+class Writer:
+    """Owns the write connection. `call` blocks; `call_async` and `execute_async` await."""
+
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        translate: Callable[[BaseException], BaseException],
+        *,
+        name: str = "flowdesk-store-writer",
+    ) -> None:
+        self._connect = connect
+        self._translate = translate
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self.transactions = 0
+        """Committed transactions so far (tests and benchmarks read it to see group commits)."""
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+
+    # -- submitting ----------------------------------------------------------------------
+
+    def call(self, operation: Operation) -> Any:
+        waiter: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._put(_Job(None, None, operation, waiter, None))
+        return waiter.result()
+
+    async def call_async(self, operation: Operation) -> Any:
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._put(_Job(None, None, operation, waiter, loop))
+        return await waiter
+
+    async def execute_async(self, sql: str, make_row: RowFactory) -> None:
+        """Run one parameterised statement; rows queued together share one executemany."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        self._put(_Job(sql, make_row, None, waiter, loop))
+        await waiter
+
+    def _put(self, job: _Job) -> None:
+        with self._lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            self._queue.put(job)
+
+    def close(self) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(_STOP)
+        self._thread.join()
+
+    # -- the writer thread ---------------------------------------------------------------
+
+    def _serve(self) -> None:
+        connection: sqlite3.Connection | None = None
+        failure: BaseException | None = None
+        try:
+            connection = self._connect()
+        except BaseException as exc:
+            failure = self._translate(exc)
+        stopping = False
+        while not stopping:
+            first = self._queue.get()
+            if first is _STOP:
+                break
+            batch: list[_Job] = [first]  # type: ignore[list-item]
+            while len(batch) < MAX_BATCH:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is _STOP:
+                    stopping = True
+                    break
+                batch.append(job)  # type: ignore[arg-type]
+            if connection is None:
+                _settle(batch, [None] * len(batch), [failure] * len(batch))
+            else:
+                self._commit(connection, batch)
+        if connection is not None:
+            connection.close()
+
+    def _commit(self, connection: sqlite3.Connection, batch: list[_Job]) -> None:
+        results: list[Any] = [None] * len(batch)
+        errors: list[BaseException | None] = [None] * len(batch)
+        rows: list[Sequence[Any] | None] = [None] * len(batch)
+        for index, job in enumerate(batch):
+            if job.make_row is not None:
+                try:
+                    rows[index] = job.make_row()
+                except Exception as exc:  # one bad row fails its own caller only
+                    errors[index] = StoreError(f"cannot store this value: {exc}")
+        live = [i for i in range(len(batch)) if errors[i] is None]
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            position = 0
+            while position < len(live):
+                job = batch[live[position]]
+                if job.operation is not None:
+                    results[live[position]] = job.operation(connection)
+                    position += 1
+                    continue
+                end = position
+                while end < len(live) and batch[live[end]].sql == job.sql:
+                    end += 1
+                connection.executemany(job.sql, [rows[i] for i in live[position:end]])
+                position = end
+            connection.execute("COMMIT")
+            self.transactions += 1
+        except BaseException as exc:
+            if connection.in_transaction:
+                try:
+                    connection.execute("ROLLBACK")
+                except sqlite3.Error:  # pragma: no cover - the connection is already broken
+                    log.exception("rollback failed")
+            translated = self._translate(exc)
+            for index in live:
+                errors[index] = translated
+        _settle(batch, results, errors)
+
+
+def _settle(batch: list[_Job], results: list[Any], errors: list[BaseException | None]) -> None:
+    """Wake every waiter: one call per event loop, however many nodes it has waiting."""
+    per_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, Any]]]
+    per_loop = defaultdict(list)
+    for job, result, error in zip(batch, results, errors, strict=True):
+        if job.loop is None:
+            waiter = job.waiter
+            assert isinstance(waiter, concurrent.futures.Future)
+            if error is None:
+                waiter.set_result(result)
+            else:
+                waiter.set_exception(error)
+        else:
+            per_loop[job.loop].append((job.waiter, result, error))  # type: ignore[arg-type]
+    for loop, items in per_loop.items():
+        # A closed loop raises RuntimeError: nobody is waiting there any more.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, items)
+
+
+def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for waiter, result, error in items:
+        if waiter.done():
+            continue
+        if error is None:
+            waiter.set_result(result)
+        else:
+            waiter.set_exception(error)
