@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import socket
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 BODY = b'{"ok": true, "items": [1, 2, 3]}'
 RESPONSE = (

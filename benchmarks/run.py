@@ -57,16 +57,17 @@ def bench_engine(repeat: int, quick: bool) -> list[Row]:
         nodes = make()
         definition = workflow_from_data(as_workflow(name, nodes))
 
-        def flowdesk_execute() -> None:
+        timings: list[float] = []
+
+        def flowdesk_execute(definition=definition, timings=timings) -> None:
             run = WorkflowRun(definition, registry, max_concurrency=10**9)
             started = time.perf_counter()
             asyncio.run(run.execute())
             timings.append(time.perf_counter() - started)
 
-        timings: list[float] = []
         total = median_time(flowdesk_execute, repeat)
         execute = statistics.median(timings)
-        minimal = median_time(lambda: asyncio.run(run_minimal(nodes)), repeat)
+        minimal = median_time(lambda nodes=nodes: asyncio.run(run_minimal(nodes)), repeat)
         rows.append(
             {
                 "benchmark": f"engine: {name}",
@@ -189,9 +190,8 @@ SECTIONS = {"engine": bench_engine, "http": bench_http, "memory": bench_memory}
 
 
 def format_table(rows: list[Row]) -> str:
-    columns = ["benchmark", "nodes"] + sorted(
-        {key for row in rows for key in row} - {"benchmark", "nodes", "target"}
-    ) + ["target"]
+    extra = sorted({key for row in rows for key in row} - {"benchmark", "nodes", "target"})
+    columns = ["benchmark", "nodes", *extra, "target"]
     cells = [[_cell(row.get(column)) for column in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True))]
@@ -209,7 +209,9 @@ def _cell(value: Any) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="smaller shapes, fewer repetitions")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     parser.add_argument("--repeat", type=int, default=None, help="repetitions per figure")
@@ -224,7 +226,11 @@ def main() -> None:
     print(format_table(rows))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count()}
+    meta = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
     print(f"\nwritten to {out}")
 

@@ -1,0 +1,440 @@
+"""The NodeGraphQt canvas as a view of the WorkflowDocument.
+
+`FlowGraph` turns the user's canvas gestures (wire, unwire, move, drop, Tab
+search, in-place rename) into intents instead of letting NodeGraphQt change
+itself; `CanvasView` turns document Diffs into canvas updates that never push
+NodeGraphQt undo commands. Applying the same state twice is a no-op, so
+re-fired signals and undo/redo cannot double anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from NodeGraphQt import BaseNode, NodeGraph
+from NodeGraphQt.constants import PortTypeEnum
+from NodeGraphQt.qgraphics.node_base import NodeItem
+from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+
+from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.gui import theme
+from flowdesk.gui.document import Diff, WorkflowDocument
+from flowdesk.gui.edits import position_of
+
+HANDLER_MIME = "nodegraphqt/nodes"  # a format NodeGraphQt's viewer accepts on drag-enter
+HANDLER_PREFIX = "flowdesk-handler:"
+NODE_IDENTIFIER = "flowdesk"
+
+Pair = tuple[str, str]  # (source node id, target node id): target depends on source
+
+
+class FlowNodeItem(NodeItem):
+    """A node drawn with its handler's accent strip and name, and a problem outline and badge."""
+
+    def __init__(self, name: str = "node", parent: Any = None) -> None:
+        super().__init__(name, parent)
+        self.accent: theme.RGB = theme.UNKNOWN_ACCENT
+        self.handler_name = ""
+        self.problem_text = ""
+        self.problem_is_error = False
+        self.run_state: str | None = None
+        self.run_badge = ""
+        self.pulse = 0.0  # 0..1, advanced by the canvas while the node runs
+
+    def set_run_state(self, state: str | None, badge: str) -> None:
+        """Paint run state as an overlay: never a NodeGraphQt property, so no undo, no save."""
+        if (state, badge) == (self.run_state, self.run_badge):
+            return
+        self.run_state, self.run_badge = state, badge
+        self.update()
+
+    def set_problems(self, text: str, is_error: bool) -> None:
+        if (text, is_error) == (self.problem_text, self.problem_is_error):
+            return
+        self.problem_text = text
+        self.problem_is_error = is_error
+        self._tooltip_disable(self.disabled)
+        self.update()
+
+    def _tooltip_disable(self, state: bool) -> None:
+        # NodeGraphQt rebuilds the tooltip on redraw; ours says handler and problems.
+        tip = f"<b>{self.name}</b><br/>handler: {getattr(self, 'handler_name', '')}"
+        problems = getattr(self, "problem_text", "")
+        if problems:
+            tip += "<br/><br/>" + problems.replace("\n", "<br/>")
+        self.setToolTip(tip)
+
+    def paint(self, painter: QPainter, option: Any, widget: Any) -> None:
+        super().paint(painter, option, widget)
+        painter.save()
+        rect = self.boundingRect().adjusted(1, 1, -1, -1)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(*self.accent))
+        painter.drawRoundedRect(QRectF(rect.left(), rect.top(), 5, rect.height()), 2, 2)
+        painter.setPen(QColor(210, 210, 210))
+        font = QFont(painter.font())
+        font.setPointSizeF(7.5)
+        painter.setFont(font)
+        painter.drawText(
+            rect.adjusted(0, 0, 0, -4),
+            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+            self.handler_name,
+        )
+        if self.problem_text:
+            color = QColor(*(theme.ERROR_COLOR if self.problem_is_error else theme.WARNING_COLOR))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.setPen(QPen(color, 2.5))
+            painter.drawRoundedRect(rect, 4, 4)
+            badge = QRectF(rect.right() - 14, rect.top() - 6, 16, 16)
+            painter.setBrush(QBrush(color))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawEllipse(badge)
+            painter.setPen(QColor(255, 255, 255))
+            font.setBold(True)
+            font.setPointSizeF(8)
+            painter.setFont(font)
+            painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
+        if self.run_state:
+            self._paint_run_state(painter, rect, font)
+        painter.restore()
+
+    def _paint_run_state(self, painter: QPainter, rect: QRectF, font: QFont) -> None:
+        color = QColor(*theme.STATE_COLORS[self.run_state])
+        if self.run_state == "SKIPPED":
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(20, 20, 20, 150))  # dimmed: it never ran
+            painter.drawRoundedRect(rect, 4, 4)
+        outline = QColor(color)
+        if self.run_state == "RUNNING":
+            outline.setAlphaF(0.45 + 0.55 * abs(1 - 2 * self.pulse))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(outline, 4 if self.run_state == "RUNNING" else 3))
+        painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), 6, 6)
+        label = self.run_state + (f" · {self.run_badge}" if self.run_badge else "")
+        font.setBold(True)
+        font.setPointSizeF(7)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(label) + 10
+        pill = QRectF(rect.left() + 8, rect.bottom() - 7, width, 14)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(pill, 7, 7)
+        painter.setPen(QColor(255, 255, 255) if self.run_state != "PENDING" else QColor(30, 30, 30))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+
+
+class FlowNode(BaseNode):
+    """One workflow node on the canvas: one input (its dependencies) and one output."""
+
+    __identifier__ = NODE_IDENTIFIER
+    NODE_NAME = "node"
+    HANDLER = ""
+
+    def __init__(self) -> None:
+        super().__init__(qgraphics_item=FlowNodeItem)
+        self.add_input("in", multi_input=True, display_name=False)
+        self.add_output("out", multi_output=True, display_name=False)
+        self.view.handler_name = self.HANDLER
+        self.view.width = 170
+
+
+def node_class_name(handler: str) -> str:
+    return "Handler_" + re.sub(r"\W", "_", handler)
+
+
+class CanvasIntents(Protocol):
+    """What the controller does with a user's gesture on the canvas."""
+
+    def wires_changed(self, disconnected: list[Pair], connected: list[Pair]) -> None: ...
+    def nodes_moved(self, positions: dict[str, tuple[float, float]]) -> None: ...
+    def handler_dropped(self, handler: str, position: tuple[float, float]) -> None: ...
+    def node_renamed_on_canvas(self, node_id: str, new_id: str) -> None: ...
+
+
+class FlowGraph(NodeGraph):
+    """NodeGraph whose viewer gestures become intents; the document decides what happens."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.intents: CanvasIntents | None = None
+        self.id_of: dict[str, str] = {}  # NodeGraphQt id -> workflow node id
+
+    def _pairs(self, port_pairs: Iterable[Any]) -> list[Pair]:
+        pairs: list[Pair] = []
+        for first, second in port_pairs:
+            out_port, in_port = (
+                (first, second) if first.port_type == PortTypeEnum.OUT.value else (second, first)
+            )
+            source = self.id_of.get(out_port.node.id)
+            target = self.id_of.get(in_port.node.id)
+            if source and target:
+                pairs.append((source, target))
+        return pairs
+
+    def _on_connection_changed(self, disconnected: list[Any], connected: list[Any]) -> None:
+        if self.intents and (disconnected or connected):
+            self.intents.wires_changed(self._pairs(disconnected), self._pairs(connected))
+
+    def _on_connection_sliced(self, ports: list[Any]) -> None:
+        if self.intents and ports:
+            self.intents.wires_changed(self._pairs(ports), [])
+
+    def _on_insert_node(self, pipe: Any, node_id: str, prev_node_pos: Any) -> None:
+        # Dropping a node on a wire would rewire silently; treat it as a plain move.
+        self._on_nodes_moved(prev_node_pos)
+
+    def _on_nodes_moved(self, node_data: dict[Any, Any]) -> None:
+        if not self.intents:
+            return
+        positions = {
+            self.id_of[view.id]: (float(view.xy_pos[0]), float(view.xy_pos[1]))
+            for view in node_data
+            if view.id in self.id_of
+        }
+        if positions:
+            self.intents.nodes_moved(positions)
+
+    def _on_search_triggered(self, node_type: str, pos: tuple[float, float]) -> None:
+        handler = self._handler_of_type(node_type)
+        if self.intents and handler is not None:
+            self.intents.handler_dropped(handler, (float(pos[0]), float(pos[1])))
+
+    def _on_node_data_dropped(self, mimedata: QMimeData, pos: Any) -> None:
+        if not (self.intents and mimedata.hasFormat(HANDLER_MIME)):
+            return
+        text = bytes(mimedata.data(HANDLER_MIME).data()).decode()
+        if text.startswith(HANDLER_PREFIX):
+            self.intents.handler_dropped(
+                text.removeprefix(HANDLER_PREFIX), (float(pos.x()), float(pos.y()))
+            )
+
+    def _on_node_name_changed(self, node_id: str, name: str) -> None:
+        workflow_id = self.id_of.get(node_id)
+        if self.intents and workflow_id is not None:
+            self.intents.node_renamed_on_canvas(workflow_id, name.strip())
+
+    def _handler_of_type(self, node_type: str) -> str | None:
+        cls = self.node_factory.nodes.get(node_type) or self.node_factory.nodes.get(
+            self.node_factory.aliases.get(node_type, "")
+        )
+        return getattr(cls, "HANDLER", None) if cls is not None else None
+
+
+def handler_mime(handler: str) -> QMimeData:
+    """The drag payload of a palette entry."""
+    mime = QMimeData()
+    mime.setData(HANDLER_MIME, (HANDLER_PREFIX + handler).encode())
+    return mime
+
+
+class CanvasView(QObject):
+    """Keeps a FlowGraph equal to the document; the canvas never writes the document itself."""
+
+    selection_changed = Signal(list)  # workflow node ids
+
+    def __init__(self, document: WorkflowDocument, registry: HandlerRegistry) -> None:
+        super().__init__(document)
+        self.document = document
+        self.registry = registry
+        self.graph = FlowGraph()
+        self.graph.set_acyclic(False)  # cycles are refused by the document, with a message
+        self.graph.set_pipe_collision(False)
+        self.nodes: dict[str, BaseNode] = {}
+        self._types: dict[str, str] = {}
+        self._running: set[str] = set()
+        self._pulse_timer = QTimer(self)
+        self._pulse_timer.setInterval(60)
+        self._pulse_timer.timeout.connect(self._advance_pulse)
+        for spec in registry:
+            self._node_type(spec.name)
+        self.graph.node_selection_changed.connect(self._emit_selection)
+        self.graph.node_selected.connect(self._emit_selection)
+        document.changed.connect(self.apply)
+
+    # --- document -> canvas ---
+
+    def apply(self, diff: Diff) -> None:
+        definition = self.document.definition
+        if diff.reset:
+            self._clear()
+        for old, new in diff.renamed.items():
+            node = self.nodes.pop(old, None)
+            if node is not None:
+                self.nodes[new] = node
+                self.graph.id_of[node.id] = new
+                node.model.name = new
+                node.view.name = new
+                node.view._tooltip_disable(False)
+        for node_id in diff.removed:
+            node = self.nodes.pop(node_id, None)
+            if node is not None:
+                self.graph.id_of.pop(node.id, None)
+                self.graph.remove_node(node, push_undo=False)
+        for node_id in diff.added:
+            self._create(node_id)
+        for node_id in diff.moved:
+            self._place(node_id)
+        touched = set(diff.added) | set(diff.changed) | set(diff.renamed.values())
+        for spec in definition.nodes:
+            if spec.id in touched or touched.intersection(spec.dependencies):
+                self.reconcile_inputs(spec.id)
+        if diff.reset:
+            self.fit()
+            QTimer.singleShot(0, self.fit)  # again once the window has its real size
+
+    def _clear(self) -> None:
+        for node in list(self.nodes.values()):
+            self.graph.remove_node(node, push_undo=False)
+        self.nodes.clear()
+        self.graph.id_of.clear()
+
+    def _node_type(self, handler: str) -> str:
+        """The NodeGraphQt type of a handler's nodes, registering it on first use."""
+        if handler not in self._types:
+            known = handler in self.registry
+            cls = type(
+                node_class_name(handler),
+                (FlowNode,),
+                {"NODE_NAME": handler if known else f"{handler} (unknown)", "HANDLER": handler},
+            )
+            self.graph.register_node(cls)
+            self._types[handler] = cls.type_
+        return self._types[handler]
+
+    def _create(self, node_id: str) -> None:
+        if node_id in self.nodes:
+            return
+        spec = self.document.definition.node(node_id)
+        category = (
+            self.registry.get(spec.handler).category if spec.handler in self.registry else None
+        )
+        accent = theme.accent_for(spec.handler, category)
+        pos = position_of(self.document.definition, node_id) or (0.0, 0.0)
+        node = self.graph.create_node(
+            self._node_type(spec.handler),
+            name=node_id,
+            selected=False,
+            color=theme.body_for(accent),
+            text_color=(255, 255, 255),
+            pos=pos,
+            push_undo=False,
+        )
+        node.view.accent = accent
+        # NodeGraphQt may have altered the name (whitespace); the title is the exact id.
+        node.model.name = node_id
+        node.view.name = node_id
+        self.nodes[node_id] = node
+        self.graph.id_of[node.id] = node_id
+
+    def _place(self, node_id: str) -> None:
+        node = self.nodes.get(node_id)
+        pos = position_of(self.document.definition, node_id)
+        if node is None or pos is None:
+            return
+        if tuple(node.view.xy_pos) != pos:
+            node.view.xy_pos = [pos[0], pos[1]]
+        node.model.pos = [pos[0], pos[1]]
+
+    def reconcile_inputs(self, node_id: str) -> None:
+        """Make the wires into `node_id` exactly its dependencies, in model and on screen."""
+        node = self.nodes.get(node_id)
+        if node is None:
+            return
+        in_port = node.input_ports()[0]
+        wanted = {
+            dep: self.nodes[dep]
+            for dep in self.document.definition.node(node_id).dependencies
+            if dep in self.nodes and dep != node_id
+        }
+        current = {self.graph.id_of.get(p.node().id): p for p in in_port.connected_ports()}
+        for dep, port in current.items():
+            if dep not in wanted:
+                in_port.disconnect_from(port, push_undo=False, emit_signal=False)
+        for dep, source in wanted.items():
+            out_port = source.output_ports()[0]
+            if dep not in current:
+                out_port.connect_to(in_port, push_undo=False, emit_signal=False)
+            elif out_port.view not in in_port.view.connected_ports:
+                # The viewer detached the pipe during a drag that was then refused.
+                self.graph.viewer().establish_connection(out_port.view, in_port.view)
+        wanted_views = {source.output_ports()[0].view for source in wanted.values()}
+        for pipe in list(in_port.view.connected_pipes):
+            if pipe.output_port not in wanted_views:
+                pipe.delete()
+
+    def paint_run_states(self, states: dict[str, tuple[str | None, str]]) -> None:
+        """Show `node id -> (state, badge)` on the nodes named; wires into running nodes glow."""
+        for node_id, (state, badge) in states.items():
+            node = self.nodes.get(node_id)
+            if node is None:
+                continue
+            node.view.set_run_state(state, badge)
+            if state == "RUNNING":
+                self._running.add(node_id)
+            else:
+                self._running.discard(node_id)
+            self._style_input_wires(node, running=state == "RUNNING")
+        if self._running and not self._pulse_timer.isActive():
+            self._pulse_timer.start()
+
+    def clear_run_states(self) -> None:
+        self.paint_run_states({node_id: (None, "") for node_id in self.nodes})
+
+    def _style_input_wires(self, node: BaseNode, *, running: bool) -> None:
+        for pipe in node.input_ports()[0].view.connected_pipes:
+            if running:
+                pipe.set_pipe_styling(color=(*theme.RUNNING_WIRE_COLOR, 255), width=3, style=0)
+            else:
+                pipe.reset()
+
+    def _advance_pulse(self) -> None:
+        if not self._running:
+            self._pulse_timer.stop()
+            return
+        for node_id in self._running:
+            node = self.nodes.get(node_id)
+            if node is not None:
+                node.view.pulse = (node.view.pulse + 0.08) % 1.0
+                node.view.update()
+
+    def set_problems(self, problems: dict[str, tuple[str, bool]]) -> None:
+        """Outline and badge each node with problems; clear the others."""
+        for node_id, node in self.nodes.items():
+            text, is_error = problems.get(node_id, ("", False))
+            node.view.set_problems(text, is_error)
+
+    # --- selection and viewport ---
+
+    def selected_ids(self) -> list[str]:
+        return [
+            self.graph.id_of[node.id]
+            for node in self.graph.selected_nodes()
+            if node.id in self.graph.id_of
+        ]
+
+    def select(self, node_ids: Iterable[str]) -> None:
+        wanted = set(node_ids)
+        for node_id, node in self.nodes.items():
+            node.view.selected = node_id in wanted
+        self._emit_selection()
+
+    def center_on(self, node_id: str) -> None:
+        node = self.nodes.get(node_id)
+        if node is not None:
+            self.graph.viewer().centerOn(node.view)
+
+    def fit(self) -> None:
+        # NodeGraphQt frames the nodes, and keeps 100 % zoom when they fit at that size.
+        if self.nodes:
+            self.graph.viewer().zoom_to_nodes([node.view for node in self.nodes.values()])
+
+    def scene_point(self) -> QPointF:
+        """Where a new node goes: the middle of what is visible."""
+        viewer = self.graph.viewer()
+        return viewer.mapToScene(viewer.viewport().rect().center())
+
+    def _emit_selection(self, *_args: Any) -> None:
+        self.selection_changed.emit(self.selected_ids())

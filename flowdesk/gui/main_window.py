@@ -1,0 +1,402 @@
+"""The editor window: canvas, palette, config panel, problems and runs docks, menus.
+
+It wires parts together and owns the file commands; edits live in
+EditorController, drawing in CanvasView, the document in WorkflowDocument.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QCursor, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QWidget
+
+from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.gui.canvas import CanvasView
+from flowdesk.gui.config_form import ConfigForm
+from flowdesk.gui.controller import EditorController
+from flowdesk.gui.document import WorkflowDocument
+from flowdesk.gui.files import (
+    Dialogs,
+    RecentFiles,
+    prepare_for_canvas,
+    problem_lines,
+    read_workflow,
+)
+from flowdesk.gui.library import WorkflowLibrary
+from flowdesk.gui.palette import HandlerSearch, PaletteWidget
+from flowdesk.gui.problems import LiveValidator, ProblemsList, problems_by_node
+from flowdesk.model import WorkflowDefinition, WorkflowLoadError, errors_only, save_workflow
+from flowdesk.store import StoreError
+
+APP_NAME = "FlowDesk"
+
+
+class MainWindow(QMainWindow):
+    """One window, one document."""
+
+    def __init__(
+        self,
+        registry: HandlerRegistry | None = None,
+        dialogs: Dialogs | None = None,
+        settings: QSettings | None = None,
+        library: WorkflowLibrary | None = None,
+    ) -> None:
+        super().__init__()
+        self.registry = registry or HandlerRegistry.default()
+        self.dialogs = dialogs or Dialogs()
+        self.recent = RecentFiles(settings or QSettings(APP_NAME, APP_NAME))
+        self.library = library or WorkflowLibrary()
+        self.document = WorkflowDocument(self)
+        self.canvas = CanvasView(self.document, self.registry)
+        self.controller = EditorController(
+            self.document, self.registry, self.canvas, self.show_message
+        )
+        self.validator = LiveValidator(self.document, self.registry)
+        self.resize(1280, 820)
+        self.setCentralWidget(self.canvas.graph.widget)
+        self._build_docks()
+        self._build_actions()
+        self._build_menus()
+        self._wire_signals()
+        self.new_workflow(ask=False)
+        if self.registry.load_errors:  # a broken plugin is reported, never fatal
+            self.show_message("; ".join(self.registry.load_errors))
+
+    # --- construction ---
+
+    def _build_docks(self) -> None:
+        self.palette = PaletteWidget(self.registry, lambda name: self.controller.add_node(name))
+        self.config_form = ConfigForm(self.document, self.registry, self.controller)
+        self.problems = ProblemsList()
+        runs = QLabel("Runs will appear here: params, Run, Cancel, history (next issue).")
+        runs.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        runs.setEnabled(False)
+        self.palette_dock = self._dock(
+            "Handlers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.config_dock = self._dock(
+            "Node", self.config_form, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.problems_dock = self._dock(
+            "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.runs_dock = self._dock("Runs", runs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.tabifyDockWidget(self.problems_dock, self.runs_dock)
+        self.problems_dock.raise_()
+        self.resizeDocks(
+            [self.palette_dock, self.config_dock], [200, 330], Qt.Orientation.Horizontal
+        )
+        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self.search = HandlerSearch(self.registry, self._add_from_search, self)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("Workflow name")
+        self.name_edit.setMaximumWidth(320)
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"{title.lower()}_dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(self, text: str, slot: object, *shortcuts: QKeySequence | str) -> QAction:
+        action = QAction(text, self)
+        if shortcuts:
+            action.setShortcuts([QKeySequence(s) for s in shortcuts])
+        action.triggered.connect(lambda _checked=False: slot())  # type: ignore[operator]
+        self.addAction(action)
+        return action
+
+    def _canvas_action(self, text: str, slot: object, shortcut: str) -> QAction:
+        """A shortcut that only fires while the canvas has focus, so text fields keep their keys."""
+        action = self._action(text, slot, shortcut)
+        self.removeAction(action)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.canvas.graph.viewer().addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        key = QKeySequence.StandardKey
+        self.act_new = self._action("&New", self.new_workflow, key.New)
+        self.act_open = self._action("&Open…", self.open_dialog, key.Open)
+        self.act_save = self._action("&Save", self.save, key.Save)
+        self.act_save_as = self._action("Save &As…", self.save_as, "Ctrl+Shift+S")
+        self.act_store_save = self._action("Save to local s&tore", self.save_to_store, "Ctrl+Alt+S")
+        self.act_store_open = self._action(
+            "Open from local stor&e…", self.open_from_store_dialog, "Ctrl+Alt+O"
+        )
+        self.act_import = self._action("&Import seed JSON…", self.import_dialog)
+        self.act_export = self._action("&Export seed JSON…", self.export_dialog)
+        self.act_quit = self._action("&Quit", self.close, key.Quit)
+        self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcuts([QKeySequence(key.Undo)])
+        self.act_redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.addActions([self.act_undo, self.act_redo])
+        self.act_copy = self._canvas_action("&Copy", self.controller.copy_selected, "Ctrl+C")
+        self.act_paste = self._canvas_action("&Paste", self.controller.paste, "Ctrl+V")
+        self.act_duplicate = self._canvas_action(
+            "&Duplicate", self.controller.duplicate_selected, "Ctrl+D"
+        )
+        self.act_delete = self._canvas_action("De&lete", self.controller.delete_selected, "Del")
+        self.act_fit = self._canvas_action("Zoom to &fit", self.canvas.fit, "F")
+        self.act_search = self._canvas_action("Add node (&search)…", self.open_search, "Tab")
+        self.act_layout = self._action("&Auto layout", self.controller.auto_layout, "Ctrl+L")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_new, self.act_open])
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addActions([self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_store_open, self.act_store_save])
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_import, self.act_export])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addActions([self.act_undo, self.act_redo])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions([self.act_fit, self.act_layout, self.act_search])
+        for dock in (self.palette_dock, self.config_dock, self.problems_dock, self.runs_dock):
+            view_menu.addAction(dock.toggleViewAction())
+        toolbar = self.addToolBar("Workflow")
+        toolbar.setObjectName("workflow_toolbar")
+        toolbar.addActions([self.act_new, self.act_open, self.act_save])
+        toolbar.addSeparator()
+        stack = self.document.undo_stack
+        undo = toolbar.addAction("Undo", stack.undo)
+        redo = toolbar.addAction("Redo", stack.redo)
+        undo.setEnabled(False)
+        redo.setEnabled(False)
+        stack.canUndoChanged.connect(undo.setEnabled)
+        stack.canRedoChanged.connect(redo.setEnabled)
+        toolbar.addSeparator()
+        toolbar.addActions([self.act_fit, self.act_layout])
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" Name: "))
+        toolbar.addWidget(self.name_edit)
+
+    def _wire_signals(self) -> None:
+        self.document.file_changed.connect(self._update_title)
+        self.canvas.selection_changed.connect(self._on_selection)
+        self.validator.problems_changed.connect(self._on_problems)
+        self.problems.node_activated.connect(self.select_node)
+        self.name_edit.editingFinished.connect(
+            lambda: self.controller.rename_workflow(self.name_edit.text())
+        )
+
+    # --- reactions ---
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _update_title(self) -> None:
+        name = self.document.definition.name
+        if self.document.path:
+            where = f" ({self.document.path.name})"
+        elif self.document.store_name:
+            where = " (local store)"
+        else:
+            where = ""
+        self.setWindowTitle(f"{name}{where}[*] — {APP_NAME}")
+        self.setWindowModified(self.document.modified)
+        if self.name_edit.text() != name:
+            self.name_edit.setText(name)
+
+    def _on_selection(self, node_ids: list[str]) -> None:
+        self.config_form.show_node(node_ids[0] if len(node_ids) == 1 else None)
+
+    def _on_problems(self, problems: list) -> None:
+        self.problems.show_problems(problems)
+        self.canvas.set_problems(problems_by_node(problems))
+        errors = len(errors_only(problems))
+        self.problems_dock.setWindowTitle(f"Problems ({errors})" if errors else "Problems")
+
+    def select_node(self, node_id: str) -> None:
+        self.canvas.select([node_id])
+        self.canvas.center_on(node_id)
+
+    def open_search(self) -> None:
+        self.search.popup(QCursor.pos())
+
+    def _add_from_search(self, handler: str) -> None:
+        viewer = self.canvas.graph.viewer()
+        local = viewer.mapFromGlobal(QCursor.pos())
+        if viewer.rect().contains(local):
+            point = viewer.mapToScene(local)
+            self.controller.add_node(handler, (point.x(), point.y()))
+        else:
+            self.controller.add_node(handler)
+
+    # --- files ---
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the current document (saved, discarded or unchanged)."""
+        if not self.document.modified:
+            return True
+        answer = self.dialogs.ask_unsaved(self, self.document.definition.name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_workflow(self, ask: bool = True) -> bool:
+        if ask and not self.maybe_save():
+            return False
+        self.document.reset(WorkflowDefinition(name="Untitled workflow"), None)
+        self.validator.validate_now()
+        return True
+
+    def open_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        path = self.dialogs.open_path(self, "Open workflow")
+        return self.open_file(path, ask=False) if path else False
+
+    def import_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        path = self.dialogs.open_path(self, "Import seed-format JSON")
+        return self.open_file(path, ask=False, imported=True) if path else False
+
+    def open_file(self, path: str | Path, *, ask: bool = True, imported: bool = False) -> bool:
+        """Open (or import) a workflow file; a broken file is reported and nothing changes."""
+        if ask and not self.maybe_save():
+            return False
+        path = Path(path)
+        try:
+            definition = read_workflow(path)
+        except WorkflowLoadError as exc:
+            self.dialogs.show_problems(
+                self,
+                "Cannot open workflow",
+                f"{path.name} could not be opened:",
+                problem_lines(exc.problems),
+            )
+            self.recent.remove(str(path.resolve()))
+            return False
+        definition, repairs = prepare_for_canvas(definition)
+        self.document.reset(definition, None if imported else path, clean=not (repairs or imported))
+        if not imported:
+            self.recent.add(path)
+        if repairs:
+            self.dialogs.show_problems(
+                self, "Workflow repaired", f"{path.name} was repaired:", repairs
+            )
+        problems = errors_only(self.validator.validate_now())
+        verb = "Imported" if imported else "Opened"
+        self.show_message(
+            f"{verb} {path.name}"
+            + (f" with {len(problems)} problem(s): see Problems" if problems else "")
+        )
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None and self.document.store_name is not None:
+            return self.save_to_store()
+        if self.document.path is None:
+            return self.save_as()
+        return self._write(self.document.path)
+
+    def save_as(self) -> bool:
+        suggested = self.document.definition.name.replace(" ", "_").lower() + ".json"
+        path = self.dialogs.save_path(self, "Save workflow as", suggested)
+        return self._write(Path(path)) if path else False
+
+    def _write(self, path: Path) -> bool:
+        try:
+            save_workflow(self.document.definition, path)
+        except OSError as exc:
+            self.dialogs.error(self, "Save failed", f"{path}: {exc.strerror or exc}")
+            return False
+        self.document.mark_saved(path)
+        self.recent.add(path)
+        self.show_message(f"Saved {path}")
+        return True
+
+    def export_dialog(self) -> bool:
+        suggested = self.document.definition.name.replace(" ", "_").lower() + ".seed.json"
+        path = self.dialogs.save_path(self, "Export seed-format JSON", suggested)
+        if not path:
+            return False
+        try:
+            save_workflow(self.document.definition, path, include_layout=False)
+        except OSError as exc:
+            self.dialogs.error(self, "Export failed", f"{path}: {exc.strerror or exc}")
+            return False
+        self.show_message(f"Exported {path}")
+        return True
+
+    # --- local store ---
+
+    def save_to_store(self) -> bool:
+        """Save under the workflow's name; replacing another saved workflow asks first."""
+        name = self.document.definition.name
+        try:
+            if name != self.document.store_name and self.library.exists(name):
+                question = f"A workflow named “{name}” is already in the local store. Replace it?"
+                if not self.dialogs.confirm(self, "Replace saved workflow", question):
+                    return False
+            self.library.save(self.document.definition)
+        except StoreError as exc:
+            self.dialogs.error(self, "Local store", str(exc))
+            return False
+        if self.document.path is None:
+            self.document.mark_saved(None, store_name=name)  # the store is where Save writes
+        else:
+            self.document.store_name = name
+        self.show_message(f"Saved “{name}” to the local store ({self.library.db_path})")
+        return True
+
+    def open_from_store_dialog(self) -> bool:
+        if not self.maybe_save():
+            return False
+        try:
+            summaries = self.library.list()
+        except StoreError as exc:
+            self.dialogs.error(self, "Local store", str(exc))
+            return False
+        if not summaries:
+            self.show_message("The local store has no saved workflows yet")
+            return False
+        labels = [
+            f"{s.name}  ({s.node_count} nodes, {s.updated_at:%Y-%m-%d %H:%M})" for s in summaries
+        ]
+        name = self.dialogs.choose_stored(self, [s.name for s in summaries], labels)
+        return self.open_from_store(name) if name else False
+
+    def open_from_store(self, name: str) -> bool:
+        try:
+            definition = self.library.load(name)
+        except (StoreError, WorkflowLoadError) as exc:
+            self.dialogs.error(self, "Local store", str(exc))
+            return False
+        definition, repairs = prepare_for_canvas(definition)
+        self.document.reset(definition, None, clean=not repairs, store_name=name)
+        problems = errors_only(self.validator.validate_now())
+        self.show_message(
+            f"Opened “{name}” from the local store"
+            + (f" with {len(problems)} problem(s): see Problems" if problems else "")
+        )
+        return True
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for path in paths:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_file(p))
+        if not paths:
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.maybe_save():
+            event.accept()
+        else:
+            event.ignore()

@@ -1,0 +1,202 @@
+"""Running the open workflow from the editor: start, cancel, resume and re-run, recorded in the
+local store like a CLI run, with engine events painted on the canvas in coalesced batches.
+
+The engine runs on the qasync loop in this thread; its events land in a RunBoard, and a
+short single-shot timer repaints only the nodes that changed since the last paint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from flowdesk.engine.events import RunEvent, RunFinished
+from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine.results import RunResult
+from flowdesk.engine.scheduler import InvalidWorkflowError, WorkflowRun
+from flowdesk.engine.states import NodeState
+from flowdesk.gui.canvas import CanvasView
+from flowdesk.gui.run_state import RunBoard
+from flowdesk.model import WorkflowDefinition, dump_workflow
+from flowdesk.store import Store, StoredRun, StoreError
+
+log = logging.getLogger(__name__)
+PAINT_DELAY_MS = 30  # events within this window share one repaint
+
+
+class RunController(QObject):
+    """Owns the run on show: at most one live run per window."""
+
+    started = Signal(str)  # run id
+    finished = Signal(object)  # RunResult
+    board_changed = Signal()  # after each coalesced repaint
+
+    def __init__(
+        self,
+        canvas: CanvasView,
+        registry: HandlerRegistry,
+        db_path: Callable[[], Path],
+        message: Callable[[str], None],
+        max_concurrency: int = 32,
+    ) -> None:
+        super().__init__(canvas)
+        self.canvas = canvas
+        self.registry = registry
+        self._db_path = db_path
+        self.message = message
+        self.max_concurrency = max_concurrency
+        self.board = RunBoard()
+        self.run: WorkflowRun | None = None
+        self.task: asyncio.Task[RunResult | None] | None = None
+        self.shown_definition: WorkflowDefinition | None = None
+        self._paint_timer = QTimer(self)
+        self._paint_timer.setSingleShot(True)
+        self._paint_timer.setInterval(PAINT_DELAY_MS)
+        self._paint_timer.timeout.connect(self.paint)
+
+    @property
+    def active(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    # -- starting ---------------------------------------------------------------------------
+
+    def start(self, definition: WorkflowDefinition, params: dict[str, Any]) -> str | None:
+        """Start a new run; the run id, or None (with a message) when it cannot start."""
+        return self._launch(definition, params, run_id=None, previous=None)
+
+    def resume(self, run_id: str) -> str | None:
+        """Run again only the nodes of `run_id` that did not succeed, with its own definition."""
+        try:
+            with Store.open(self._db_path()) as store:
+                plan = store.runs.prepare_resume(run_id)
+        except StoreError as exc:
+            self.message(str(exc))
+            return None
+        return self._launch(
+            plan.definition, plan.params, run_id=plan.run_id, previous=plan.previous
+        )
+
+    def _launch(
+        self,
+        definition: WorkflowDefinition,
+        params: dict[str, Any],
+        *,
+        run_id: str | None,
+        previous: dict | None,
+    ) -> str | None:
+        if self.active:
+            self.message("A run is already active: cancel it first")
+            return None
+        try:
+            store = Store.open(self._db_path())
+        except StoreError as exc:
+            self.message(f"Cannot record the run: {exc}")
+            return None
+        try:
+            run = WorkflowRun(
+                definition,
+                self.registry,
+                params,
+                run_id=run_id,
+                previous=previous,
+                max_concurrency=self.max_concurrency,
+                recorder=store.recorder(),
+            )
+            if run_id is None:
+                store.runs.create_run(definition, params, run_id=run.id)
+        except InvalidWorkflowError as exc:
+            store.close()
+            self.message(f"Cannot run: {len(exc.problems)} problem(s), see Problems")
+            return None
+        except StoreError as exc:
+            store.close()
+            self.message(f"Cannot record the run: {exc}")
+            return None
+        self.run = run
+        self.shown_definition = definition
+        self.canvas.clear_run_states()
+        run.subscribe(self._on_event)
+        self.task = asyncio.ensure_future(self._execute(run, store))
+        self.started.emit(run.id)
+        return run.id
+
+    async def _execute(self, run: WorkflowRun, store: Store) -> RunResult | None:
+        try:
+            return await run.execute()
+        except Exception as exc:  # the engine reports node failures itself; this is a bug
+            log.exception("run %s failed unexpectedly", run.id)
+            self.message(f"The run stopped unexpectedly: {type(exc).__name__}: {exc}")
+            return None
+        finally:
+            try:
+                await asyncio.to_thread(store.close)
+            except StoreError as exc:
+                self.message(f"Could not finish recording the run: {exc}")
+            self.paint()
+            self.finished.emit(run.result)
+
+    def cancel(self) -> bool:
+        if not self.active or self.run is None:
+            return False
+        self.run.cancel()
+        self.message("Cancelling the run…")
+        return True
+
+    # -- showing ----------------------------------------------------------------------------
+
+    def show_stored(self, stored: StoredRun) -> None:
+        """Paint a past run's states (its definition snapshot may differ from the document)."""
+        if self.active:
+            return
+        self.shown_definition = stored.definition
+        self.board.show_result(stored.result)
+        self.paint()
+
+    def clear(self) -> None:
+        if self.active:
+            return
+        self.board.clear()
+        self.shown_definition = None
+        self.paint()
+
+    def _on_event(self, event: RunEvent) -> None:
+        self.board(event)
+        if isinstance(event, RunFinished):
+            self.paint()
+        elif not self._paint_timer.isActive():
+            self._paint_timer.start()
+
+    def paint(self) -> None:
+        """Repaint what changed since the last paint (everything after a clear)."""
+        self._paint_timer.stop()
+        dirty, everything = self.board.take_dirty()
+        if everything:
+            self.canvas.clear_run_states()
+            dirty = set(self.board.nodes)
+        self.canvas.paint_run_states({node_id: self.badge(node_id) for node_id in dirty})
+        self.board_changed.emit()
+
+    def badge(self, node_id: str) -> tuple[str | None, str]:
+        node = self.board.nodes.get(node_id)
+        if node is None:
+            return None, ""
+        state = node.state
+        if node_id in self.board.retrying:
+            return state.value, f"retry after {node.attempts}"
+        if node.reused and state is NodeState.SUCCEEDED:
+            return state.value, "reused"
+        if node.attempts > 1:
+            return state.value, f"attempt {node.attempts}"
+        return state.value, ""
+
+    def snapshot_differs(self, current: WorkflowDefinition) -> bool:
+        """True when the run on show ran a definition other than `current`."""
+        if self.shown_definition is None:
+            return False
+        strip = {"include_layout": False}
+        return dump_workflow(self.shown_definition, **strip) != dump_workflow(current, **strip)

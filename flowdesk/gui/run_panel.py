@@ -1,0 +1,267 @@
+"""The Runs dock: Run/Cancel/Resume/Re-run, a legend, the run history of this workflow,
+the node inspector and the run log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from flowdesk.engine.results import NodeResult
+from flowdesk.engine.states import NodeState, RunState
+from flowdesk.gui import theme
+from flowdesk.gui.json_tree import JsonTree
+from flowdesk.gui.run_controller import RunController
+from flowdesk.store import RunSummary
+
+HISTORY_COLUMNS = ["Status", "Started", "Duration", "Params", "Run"]
+
+
+def legend() -> QWidget:
+    """One chip per state, in the colours the canvas paints."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    for state in NodeState:
+        chip = QLabel(state.value.lower())
+        r, g, b = theme.STATE_COLORS[state.value]
+        text = "#1e1e1e" if state is NodeState.PENDING else "white"
+        chip.setStyleSheet(
+            f"background: rgb({r},{g},{b}); color: {text}; border-radius: 6px; padding: 1px 6px;"
+        )
+        chip.setObjectName(f"legend_{state.value}")
+        row.addWidget(chip)
+    return box
+
+
+class NodeInspector(QWidget):
+    """State, attempts, duration, error, output and resolved config of one node of a run."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.title = QLabel("Select a node to inspect it.")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error = QLabel()
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(theme.ERROR_TEXT_STYLE)
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.output = JsonTree()
+        self.config = JsonTree()
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.output, "Output")
+        self.tabs.addTab(self.config, "Resolved config")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.error)
+        layout.addWidget(self.tabs)
+
+    def show_node(self, node_id: str | None, node: NodeResult | None) -> None:
+        if node_id is None:
+            self.title.setText("Select a node to inspect it.")
+        elif node is None:
+            self.title.setText(f"<b>{node_id}</b>: not part of the run on show")
+        else:
+            parts = [f"<b>{node_id}</b>", node.state.value]
+            if node.attempts:
+                parts.append(f"{node.attempts} attempt{'s' if node.attempts != 1 else ''}")
+            if node.duration_s is not None:
+                parts.append(f"{node.duration_s:.3f} s")
+            if node.reused:
+                parts.append("output reused from an earlier attempt of this run")
+            self.title.setText(" · ".join(parts))
+        failed = node is not None and node.error and node.state is not NodeState.SUCCEEDED
+        self.error.setText(node.error if failed else "")  # type: ignore[union-attr]
+        self.error.setVisible(bool(failed))
+        self.output.show_value(node.output if node else None)
+        self.config.show_value(node.resolved_config if node else None)
+
+
+class RunPanel(QWidget):
+    """The bottom area of the editor for everything about runs."""
+
+    history_selected = Signal(str)  # run id
+
+    def __init__(self, controller: RunController) -> None:
+        super().__init__()
+        self.controller = controller
+        self.run_button = QPushButton("▶ Run (F5)")
+        self.cancel_button = QPushButton("■ Cancel (Esc)")
+        self.resume_button = QPushButton("Resume")
+        self.rerun_button = QPushButton("Re-run")
+        self.resume_button.setToolTip(
+            "Run again only the nodes of the selected run that did not succeed"
+        )
+        self.rerun_button.setToolTip("Start a new run with the selected run's params")
+        self.status = QLabel("No run yet.")
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setStyleSheet(f"color: rgb{theme.WARNING_COLOR};")
+        self.note.hide()
+        self.history = QTableWidget(0, len(HISTORY_COLUMNS))
+        self.history.setHorizontalHeaderLabels(HISTORY_COLUMNS)
+        self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history.verticalHeader().hide()
+        self.history.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.inspector = NodeInspector()
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setMaximumBlockCount(5000)
+        self._logged = 0
+
+        buttons = QHBoxLayout()
+        for button in (self.run_button, self.cancel_button, self.resume_button, self.rerun_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self.status, 1)
+        buttons.addWidget(legend())
+        history_box = QWidget()
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(QLabel("History of this workflow"))
+        history_layout.addWidget(self.history)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(history_box)
+        splitter.addWidget(self.inspector)
+        splitter.addWidget(self.log)
+        splitter.setSizes([380, 420, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.note)
+        layout.addWidget(splitter, 1)
+
+        self.history.itemSelectionChanged.connect(self._emit_history_selection)
+        controller.board_changed.connect(self.refresh)
+        self.refresh()
+
+    # -- history ----------------------------------------------------------------------------
+
+    def show_history(self, runs: list[RunSummary], select: str | None = None) -> None:
+        self.history.blockSignals(True)
+        self.history.setRowCount(len(runs))
+        for row, run in enumerate(runs):
+            started = run.started_at or run.created_at
+            duration = f"{run.duration_s:.2f} s" if run.duration_s is not None else ""
+            params = getattr(run, "params", None)
+            cells = [
+                run.state.value,
+                _local(started),
+                duration,
+                json.dumps(params) if params is not None else "",
+                run.run_id[:12],
+            ]
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, run.run_id)
+                if column == 0:
+                    item.setForeground(QColor(*_run_colour(run.state)))
+                self.history.setItem(row, column, item)
+        self.history.blockSignals(False)
+        if select is not None:
+            self.select_history(select)
+        self._update_buttons()
+
+    def select_history(self, run_id: str) -> None:
+        for row in range(self.history.rowCount()):
+            if self.history.item(row, 0).data(Qt.ItemDataRole.UserRole) == run_id:
+                self.history.blockSignals(True)
+                self.history.selectRow(row)
+                self.history.blockSignals(False)
+        self._update_buttons()
+
+    def selected_run_id(self) -> str | None:
+        rows = self.history.selectionModel().selectedRows()
+        if not rows:
+            return None
+        return self.history.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+
+    def selected_run_state(self) -> RunState | None:
+        rows = self.history.selectionModel().selectedRows()
+        return RunState(self.history.item(rows[0].row(), 0).text()) if rows else None
+
+    def _emit_history_selection(self) -> None:
+        run_id = self.selected_run_id()
+        self._update_buttons()
+        if run_id:
+            self.history_selected.emit(run_id)
+
+    # -- live state -------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        board = self.controller.board
+        entries = board.log
+        if len(entries) < self._logged:  # a new run or a different one on show
+            self.log.clear()
+            self._logged = 0
+        if len(entries) > self._logged:
+            self.log.appendPlainText(
+                "\n".join(
+                    f"{_local(e.at, seconds=True)}  {e.text}" for e in entries[self._logged :]
+                )
+            )
+            self._logged = len(entries)
+        if board.run_id is None:
+            self.log.clear()
+            self._logged = 0
+            self.status.setText("No run on show.")
+        else:
+            counts = {state: 0 for state in NodeState}
+            for node in board.nodes.values():
+                counts[node.state] += 1
+            summary = ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n)
+            state = board.state.value if board.state else ""
+            self.status.setText(f"Run {board.run_id[:12]} {state}: {summary}")
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        active = self.controller.active
+        state = self.selected_run_state()
+        self.run_button.setEnabled(not active)
+        self.cancel_button.setEnabled(active)
+        self.resume_button.setEnabled(not active and state is not None and state.resumable)
+        self.rerun_button.setEnabled(not active and state is not None)
+
+    def show_note(self, text: str) -> None:
+        self.note.setText(text)
+        self.note.setVisible(bool(text))
+
+
+def _local(moment: datetime | None, *, seconds: bool = False) -> str:
+    if moment is None:
+        return ""
+    return moment.astimezone().strftime(
+        "%H:%M:%S.%f"[: 11 if seconds else 8] if seconds else "%Y-%m-%d %H:%M:%S"
+    )
+
+
+def _run_colour(state: RunState) -> tuple[int, int, int]:
+    mapping = {
+        RunState.COMPLETED: "SUCCEEDED",
+        RunState.FAILED: "FAILED",
+        RunState.CANCELLED: "CANCELLED",
+        RunState.RUNNING: "RUNNING",
+        RunState.INTERRUPTED: "FAILED",
+    }
+    return theme.STATE_COLORS[mapping.get(state, "PENDING")]
+
+
+DialogFactory = Callable[[], None]
