@@ -112,13 +112,13 @@ class FlowNodeItem(NodeItem):
             outline.setAlphaF(0.45 + 0.55 * abs(1 - 2 * self.pulse))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(QPen(outline, 4 if self.run_state == "RUNNING" else 3))
-        painter.drawRoundedRect(rect.adjusted(-3, -3, 3, 3), 6, 6)
+        painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
         label = self.run_state + (f" · {self.run_badge}" if self.run_badge else "")
         font.setBold(True)
         font.setPointSizeF(7)
         painter.setFont(font)
         width = painter.fontMetrics().horizontalAdvance(label) + 10
-        pill = QRectF(rect.left() + 8, rect.bottom() - 7, width, 14)
+        pill = QRectF(rect.left() + 10, rect.top() + 24, width, 14)  # under the title
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(pill, 7, 7)

@@ -37,6 +37,7 @@ class EditorController:
         self.registry = registry
         self.canvas = canvas
         self.message = message
+        self.locked: str | None = None  # why structural edits are refused (a run is active)
         canvas.graph.intents = self
 
     @property
@@ -46,6 +47,9 @@ class EditorController:
     def _push(
         self, text: str, after: WorkflowDefinition, renamed: dict[str, str] | None = None
     ) -> None:
+        if self.locked and text != "move":  # moving a node changes only the layout
+            self.message(f"{self.locked}: “{text}” was not applied")
+            return
         push_edit(self.document, text, after, renamed=renamed)
 
     # --- canvas intents ---

@@ -27,6 +27,7 @@ from flowdesk.gui.files import (
 from flowdesk.gui.library import WorkflowLibrary
 from flowdesk.gui.palette import HandlerSearch, PaletteWidget
 from flowdesk.gui.problems import LiveValidator, ProblemsList, problems_by_node
+from flowdesk.gui.run_commands import RunCommands
 from flowdesk.model import WorkflowDefinition, WorkflowLoadError, errors_only, save_workflow
 from flowdesk.store import StoreError
 
@@ -58,6 +59,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas.graph.widget)
         self._build_docks()
         self._build_actions()
+        self.runs = RunCommands(self)
+        self.runs_dock.setWidget(self.runs.panel)
         self._build_menus()
         self._wire_signals()
         self.new_workflow(ask=False)
@@ -70,9 +73,6 @@ class MainWindow(QMainWindow):
         self.palette = PaletteWidget(self.registry, lambda name: self.controller.add_node(name))
         self.config_form = ConfigForm(self.document, self.registry, self.controller)
         self.problems = ProblemsList()
-        runs = QLabel("Runs will appear here: params, Run, Cancel, history (next issue).")
-        runs.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        runs.setEnabled(False)
         self.palette_dock = self._dock(
             "Handlers", self.palette, Qt.DockWidgetArea.LeftDockWidgetArea
         )
@@ -82,13 +82,13 @@ class MainWindow(QMainWindow):
         self.problems_dock = self._dock(
             "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
         )
-        self.runs_dock = self._dock("Runs", runs, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.runs_dock = self._dock("Runs", QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea)
         self.tabifyDockWidget(self.problems_dock, self.runs_dock)
         self.problems_dock.raise_()
         self.resizeDocks(
             [self.palette_dock, self.config_dock], [200, 330], Qt.Orientation.Horizontal
         )
-        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.problems_dock], [230], Qt.Orientation.Vertical)
         self.search = HandlerSearch(self.registry, self._add_from_search, self)
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("Workflow name")
@@ -162,6 +162,10 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_undo, self.act_redo])
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        run_menu = bar.addMenu("&Run")
+        run_menu.addActions(
+            [self.runs.act_run, self.runs.act_cancel, self.runs.act_resume, self.runs.act_rerun]
+        )
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_fit, self.act_layout, self.act_search])
         for dock in (self.palette_dock, self.config_dock, self.problems_dock, self.runs_dock):
@@ -170,21 +174,34 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("workflow_toolbar")
         toolbar.addActions([self.act_new, self.act_open, self.act_save])
         toolbar.addSeparator()
-        stack = self.document.undo_stack
-        undo = toolbar.addAction("Undo", stack.undo)
-        redo = toolbar.addAction("Redo", stack.redo)
-        undo.setEnabled(False)
-        redo.setEnabled(False)
-        stack.canUndoChanged.connect(undo.setEnabled)
-        stack.canRedoChanged.connect(redo.setEnabled)
+        toolbar.addActions([self.act_undo, self.act_redo])
         toolbar.addSeparator()
         toolbar.addActions([self.act_fit, self.act_layout])
+        toolbar.addSeparator()
+        toolbar.addActions([self.runs.act_run, self.runs.act_cancel])
         toolbar.addSeparator()
         toolbar.addWidget(QLabel(" Name: "))
         toolbar.addWidget(self.name_edit)
 
+    def structural_actions(self) -> list[QAction]:
+        """Actions that change the document's structure or replace it: off during a run."""
+        return [
+            self.act_new,
+            self.act_open,
+            self.act_import,
+            self.act_store_open,
+            self.act_paste,
+            self.act_duplicate,
+            self.act_delete,
+            self.act_layout,
+            self.act_search,
+        ]
+
     def _wire_signals(self) -> None:
         self.document.file_changed.connect(self._update_title)
+        self.document.changed.connect(
+            lambda diff: self.runs.document_replaced() if diff.reset else None
+        )
         self.canvas.selection_changed.connect(self._on_selection)
         self.validator.problems_changed.connect(self._on_problems)
         self.problems.node_activated.connect(self.select_node)
@@ -239,6 +256,9 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded or unchanged)."""
+        if self.runs.controller.active:
+            self.show_message("A run is active: cancel it before opening another workflow")
+            return False
         if not self.document.modified:
             return True
         answer = self.dialogs.ask_unsaved(self, self.document.definition.name)
@@ -396,6 +416,9 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.runs.confirm_close():
+            event.ignore()
+            return
         if self.maybe_save():
             event.accept()
         else:

@@ -54,6 +54,7 @@ class RunController(QObject):
         self.run: WorkflowRun | None = None
         self.task: asyncio.Task[RunResult | None] | None = None
         self.shown_definition: WorkflowDefinition | None = None
+        self._active = False
         self._paint_timer = QTimer(self)
         self._paint_timer.setSingleShot(True)
         self._paint_timer.setInterval(PAINT_DELAY_MS)
@@ -61,7 +62,8 @@ class RunController(QObject):
 
     @property
     def active(self) -> bool:
-        return self.task is not None and not self.task.done()
+        """From launch until `finished` is emitted (the task itself ends just after)."""
+        return self._active
 
     # -- starting ---------------------------------------------------------------------------
 
@@ -118,6 +120,7 @@ class RunController(QObject):
             self.message(f"Cannot record the run: {exc}")
             return None
         self.run = run
+        self._active = True
         self.shown_definition = definition
         self.canvas.clear_run_states()
         run.subscribe(self._on_event)
@@ -137,6 +140,7 @@ class RunController(QObject):
                 await asyncio.to_thread(store.close)
             except StoreError as exc:
                 self.message(f"Could not finish recording the run: {exc}")
+            self._active = False
             self.paint()
             self.finished.emit(run.result)
 

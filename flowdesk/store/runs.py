@@ -45,6 +45,7 @@ class RunSummary:
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    params: dict[str, Any] | None = None
 
     @property
     def duration_s(self) -> float | None:
@@ -201,12 +202,16 @@ class RunRepository:
             )
         return matches[0]
 
-    def list_runs(self, *, limit: int | None = None) -> list[RunSummary]:
-        """Newest first."""
+    def list_runs(
+        self, *, limit: int | None = None, workflow: str | None = None
+    ) -> list[RunSummary]:
+        """Newest first; only the runs of `workflow` when it is given."""
         with Session(self._engine) as session:
             query = select(RunRecord).order_by(
                 col(RunRecord.created_at).desc(), col(RunRecord.id).desc()
             )
+            if workflow is not None:
+                query = query.where(RunRecord.workflow == workflow)
             if limit is not None:
                 query = query.limit(limit)
             return [
@@ -217,6 +222,7 @@ class RunRepository:
                     from_text(record.created_at),  # type: ignore[arg-type]
                     from_text(record.started_at),
                     from_text(record.finished_at),
+                    from_json_text(record.params_json),
                 )
                 for record in session.exec(query)
             ]

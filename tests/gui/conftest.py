@@ -33,6 +33,8 @@ class ScriptedDialogs(Dialogs):
         self.confirmations: list[str] = []
         self.store_choices: list[str | None] = []
         self.store_choices_shown: list[str] = []
+        self.params_answers: list[str | None] = []
+        self.params_asked: list[tuple[str, str]] = []
 
     def open_path(self, parent, title):  # type: ignore[override]
         return self.open_paths.pop(0)
@@ -53,6 +55,10 @@ class ScriptedDialogs(Dialogs):
     def confirm(self, parent, title, question):  # type: ignore[override]
         self.confirmations.append(question)
         return self.confirm_answers.pop(0)
+
+    def ask_params(self, parent, workflow, text):  # type: ignore[override]
+        self.params_asked.append((workflow, text))
+        return self.params_answers.pop(0) if self.params_answers else text
 
     def choose_stored(self, parent, names, labels):  # type: ignore[override]
         self.store_choices_shown = list(labels)
@@ -91,3 +97,17 @@ def window(qtbot, dialogs, tmp_path):
     qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
     win.show()
     return win
+
+
+@pytest.fixture
+def loop(qapp):
+    """A qasync loop on the test's QApplication: the engine runs in it, as in the editor."""
+    import asyncio
+
+    import qasync
+
+    event_loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(event_loop)
+    yield event_loop
+    event_loop.close()
+    asyncio.set_event_loop(None)

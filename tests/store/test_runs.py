@@ -61,6 +61,15 @@ def test_runs_are_listed_newest_first(store) -> None:
     assert [r.run_id for r in store.runs.list_runs(limit=1)] == [ids[2]]
 
 
+def test_runs_of_one_workflow_carry_their_params(store) -> None:
+    mine = [store.runs.create_run(chain("mine"), {"n": i})[0] for i in range(2)]
+    store.runs.create_run(chain("other"), {"n": 9})
+    listed = store.runs.list_runs(workflow="mine")
+    assert [r.run_id for r in listed] == mine[::-1]
+    assert [r.params for r in listed] == [{"n": 1}, {"n": 0}]
+    assert store.runs.list_runs(workflow="nobody") == []
+
+
 def test_run_ids_and_prefixes(store) -> None:
     store.runs.create_run(chain(), run_id="abc111")
     store.runs.create_run(chain(), run_id="abc222")
