@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ class DemoServer:
         self.in_flight = 0
         self.max_in_flight = 0
         self._flaky_counts: dict[str, int] = {}
-        self._httpd = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._httpd = _QuietServer((host, port), _make_handler(self))
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -202,6 +203,13 @@ class DemoServer:
                     "body": text,
                 }
         return 404, {"error": f"no route for {method} {path}"}
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (timeout, cancelled run) is normal here, not worth a traceback.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 def _make_handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from flowdesk.engine.states import RunState
+from flowdesk.gui import theme
 
 from .conftest import ARTIFACTS
 from .helpers import select
@@ -188,6 +189,12 @@ def test_cancel_mid_run(window, loop, server, tmp_path) -> None:
     window.runs.run()
     loop.run_until_complete(until(lambda: painted(window, "wait") == "RUNNING"))
     assert window.runs.act_cancel.isEnabled() and not window.runs.act_run.isEnabled()
+    # Running nodes pulse, and the wires into them glow amber.
+    pulse = window.canvas.nodes["wait"].view.pulse
+    loop.run_until_complete(asyncio.sleep(0.2))
+    assert window.canvas.nodes["wait"].view.pulse != pulse
+    (wire,) = window.canvas.nodes["wait"].input_ports()[0].view.connected_pipes
+    assert wire.pen().color().getRgb()[:3] == theme.STATE_COLORS["RUNNING"]
     ARTIFACTS.mkdir(exist_ok=True)
     assert window.grab().save(str(ARTIFACTS / "editor-mid-run.png"))
     started = time.monotonic()
@@ -364,3 +371,42 @@ def test_bad_params_never_start_a_run(window, loop, tmp_path, text) -> None:
     window.dialogs.params_answers.append(text)
     assert window.runs.run() is None
     assert "Params:" in window.statusBar().currentMessage()
+
+
+def test_retries_show_an_attempt_counter(window, loop, server, tmp_path) -> None:
+    path = write(
+        tmp_path,
+        [
+            INPUT,
+            call(
+                "flaky",
+                f"{server.url}/flaky/gui-retry?failures=2",
+                retry={"max_attempts": 3, "backoff_s": 0.15},
+            ),
+        ],
+    )
+    window.open_file(path, ask=False)
+    badges: list[str] = []
+    window.runs.controller.board_changed.connect(
+        lambda: badges.append(window.canvas.nodes["flaky"].view.run_badge)
+    )
+    window.runs.run()
+    result = finish(window, loop)
+    assert result.nodes["flaky"].attempts == 3
+    assert "retry after 1" in badges and "retry after 2" in badges
+    assert window.canvas.nodes["flaky"].view.run_badge == "attempt 3"
+    assert "attempt 1 failed, retrying" in window.runs.panel.log.toPlainText()
+
+
+def test_a_burst_of_events_is_painted_in_few_batches(window, loop, tmp_path) -> None:
+    nodes = [INPUT] + [
+        {"id": f"n{i}", "handler": "transform", "dependencies": ["input"], "config": {"value": i}}
+        for i in range(300)
+    ]
+    window.open_file(write(tmp_path, nodes), ask=False)
+    paints: list[int] = []
+    window.runs.controller.board_changed.connect(lambda: paints.append(1))
+    window.runs.run()
+    finish(window, loop)
+    assert all(painted(window, n) == "SUCCEEDED" for n in window.canvas.nodes)
+    assert len(paints) < 20, f"{len(paints)} repaints for ~600 events"
