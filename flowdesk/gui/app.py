@@ -54,6 +54,7 @@ def install_excepthook(show: Callable[[str], None] = show_error_dialog) -> None:
 
 def main(file: str | None = None) -> int:
     """Open the editor (optionally with `file`) and run until its window closes."""
+    from flowdesk.gui.controller import EditorController
     from flowdesk.gui.main_window import MainWindow
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -82,4 +83,5 @@ def main(file: str | None = None) -> int:
             loop.run_until_complete(run_until_closed())
     finally:
         asyncio.set_event_loop(None)
+        EditorController.release_clipboard()
     return 0

@@ -161,6 +161,17 @@ class EditorController:
         QGuiApplication.clipboard().setMimeData(mime)
         return True
 
+    @staticmethod
+    def release_clipboard() -> None:
+        """Take our nodes off the clipboard before Qt shuts down: PySide6 crashes at exit
+        (segfault) when the clipboard still holds a QMimeData created from Python."""
+        if QGuiApplication.instance() is None:
+            return
+        clipboard = QGuiApplication.clipboard()
+        mime = clipboard.mimeData()
+        if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+            clipboard.clear()
+
     def paste(self) -> list[str]:
         mime = QGuiApplication.clipboard().mimeData()
         if mime is None or not mime.hasFormat(CLIPBOARD_MIME):

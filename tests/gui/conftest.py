@@ -74,6 +74,15 @@ def private_store(tmp_path, monkeypatch) -> Path:
     return path
 
 
+@pytest.fixture(autouse=True)
+def release_clipboard():
+    """As the app does on quit: a QMimeData left on the clipboard crashes PySide6 at exit."""
+    yield
+    from flowdesk.gui.controller import EditorController
+
+    EditorController.release_clipboard()
+
+
 @pytest.fixture
 def seed(tmp_path) -> Path:
     """A copy of the seed example: saving in a test must never touch the checked-in file."""

@@ -87,3 +87,32 @@ def test_canvas_keys_fit_tab_and_delete(seed, window, qtbot):
     assert not window.document.has_node("get_posts_2")
     qtbot.keyClick(viewer, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert window.document.has_node("get_posts_2")
+
+
+def test_the_editor_exits_cleanly_after_copying_nodes(seed, tmp_path):
+    """PySide6 segfaults at exit if our QMimeData is still on the clipboard: main() releases it."""
+    import os
+    import subprocess
+
+    script = f"""
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from flowdesk.gui import app as gui_app
+from flowdesk.gui.main_window import MainWindow
+
+def copy_and_close():
+    window = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow))
+    window.canvas.select(["input", "get_user"])
+    assert window.controller.copy_selected()
+    window.close()
+
+application = QApplication(sys.argv[:1])
+QTimer.singleShot(300, copy_and_close)
+sys.exit(gui_app.main({str(seed)!r}))
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
