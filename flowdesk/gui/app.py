@@ -15,12 +15,14 @@ import logging
 import sys
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from types import TracebackType
 
 import qasync
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox
+
+from flowdesk import resources
+from flowdesk.gui import theme
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +65,8 @@ def main(file: str | None = None) -> int:
     app.setOrganizationName("FlowDesk")
     app.setQuitOnLastWindowClosed(False)
     install_excepthook()
-    icon = Path(__file__).resolve().parents[2] / "resources" / "app" / "flowdesk.png"
-    if icon.exists():  # absent in some packaged layouts; the window works without it
-        app.setWindowIcon(QIcon(str(icon)))
+    theme.apply_app_theme(app)
+    app.setWindowIcon(QIcon(str(resources.app_icon())))
     window = MainWindow()
     window.show()
     if file:

@@ -17,6 +17,7 @@ from flowdesk.gui.canvas import CanvasView
 from flowdesk.gui.config_form import ConfigForm
 from flowdesk.gui.controller import EditorController
 from flowdesk.gui.document import WorkflowDocument
+from flowdesk.gui.examples import DemoService, example_titles, needs_demo_service, port_is_open
 from flowdesk.gui.files import (
     Dialogs,
     RecentFiles,
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self.dialogs = dialogs or Dialogs()
         self.recent = RecentFiles(settings or QSettings(APP_NAME, APP_NAME))
         self.library = library or WorkflowLibrary()
+        self.demo = DemoService()
         self.document = WorkflowDocument(self)
         self.canvas = CanvasView(self.document, self.registry)
         self.controller = EditorController(
@@ -151,6 +153,10 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_new, self.act_open])
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        self.examples_menu = file_menu.addMenu("Open E&xample")
+        for title, path in example_titles():
+            action = self.examples_menu.addAction(title)
+            action.triggered.connect(lambda _checked=False, p=path: self.open_example(p))
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
         file_menu.addActions([self.act_store_open, self.act_store_save])
@@ -166,6 +172,10 @@ class MainWindow(QMainWindow):
         run_menu.addActions(
             [self.runs.act_run, self.runs.act_cancel, self.runs.act_resume, self.runs.act_rerun]
         )
+        run_menu.addSeparator()
+        self.act_demo = run_menu.addAction(f"Demo service on port {self.demo.port}")
+        self.act_demo.setCheckable(True)
+        self.act_demo.toggled.connect(self.set_demo_service)
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_fit, self.act_layout, self.act_search])
         for dock in (self.palette_dock, self.config_dock, self.problems_dock, self.runs_dock):
@@ -406,6 +416,54 @@ class MainWindow(QMainWindow):
         )
         return True
 
+    # --- examples and the demo service ---
+
+    def open_example(self, path: Path) -> bool:
+        """Open a bundled example as a new, unsaved workflow (Save asks where: the bundled
+        file is never overwritten), and offer to start the demo service it calls."""
+        if not self.maybe_save():
+            return False
+        try:
+            definition = read_workflow(path)
+        except WorkflowLoadError as exc:
+            self.dialogs.error(self, "Open example", "; ".join(problem_lines(exc.problems)))
+            return False
+        definition, _repairs = prepare_for_canvas(definition)
+        self.document.reset(definition, None, clean=True)
+        self.validator.validate_now()
+        self.show_message(f"Opened example “{definition.name}”: F5 runs it")
+        if (
+            needs_demo_service(definition, self.demo.port)
+            and not self.demo.running
+            and not port_is_open(self.demo.port)
+        ):
+            question = (
+                f"This example calls the demo service on 127.0.0.1:{self.demo.port}, which is "
+                "not running. Start it inside FlowDesk now?"
+            )
+            if self.dialogs.confirm(self, "Demo service", question):
+                self.act_demo.setChecked(True)
+        return True
+
+    def set_demo_service(self, on: bool) -> None:
+        if on == self.demo.running:
+            return
+        if not on:
+            self.demo.stop()
+            self.show_message("Demo service stopped")
+            return
+        try:
+            self.demo.start()
+        except OSError as exc:
+            self.act_demo.setChecked(False)
+            self.dialogs.error(
+                self,
+                "Demo service",
+                f"Cannot listen on port {self.demo.port}: {exc.strerror or exc}",
+            )
+            return
+        self.show_message(f"Demo service running on 127.0.0.1:{self.demo.port}")
+
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         paths = self.recent.paths()
@@ -420,6 +478,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         if self.maybe_save():
+            self.demo.stop()
             event.accept()
         else:
             event.ignore()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QPoint, Qt
-from PySide6.QtGui import QColor, QIcon, QKeyEvent, QPixmap
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
@@ -21,12 +21,6 @@ from flowdesk.gui import theme
 from flowdesk.gui.canvas import handler_mime
 
 HANDLER_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _swatch(rgb: theme.RGB) -> QIcon:
-    pixmap = QPixmap(12, 12)
-    pixmap.fill(QColor(*rgb))
-    return QIcon(pixmap)
 
 
 class HandlerTree(QTreeWidget):
@@ -69,7 +63,9 @@ class PaletteWidget(QWidget):
                 categories[spec.category] = parent_item
             item = QTreeWidgetItem(parent_item, [spec.name])
             item.setData(0, HANDLER_ROLE, spec.name)
-            item.setIcon(0, _swatch(theme.accent_for(spec.name, spec.category)))
+            item.setIcon(
+                0, theme.handler_icon(spec.name, theme.accent_for(spec.name, spec.category))
+            )
             item.setToolTip(0, spec.description or spec.name)
         self.tree.expandAll()
         self.tree.itemActivated.connect(self._activated)
@@ -106,7 +102,9 @@ class HandlerSearch(QWidget):
         self.edit = QLineEdit(placeholderText="Add node: type a handler name")
         self.list = QListWidget()
         for spec in sorted(registry, key=lambda s: s.name):
-            item = QListWidgetItem(_swatch(theme.accent_for(spec.name, spec.category)), spec.name)
+            item = QListWidgetItem(
+                theme.handler_icon(spec.name, theme.accent_for(spec.name, spec.category)), spec.name
+            )
             item.setToolTip(spec.description)
             self.list.addItem(item)
         layout = QVBoxLayout(self)

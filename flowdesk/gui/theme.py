@@ -1,8 +1,16 @@
-"""Colours of the editor: one accent per handler category, problem colours, node bodies."""
+"""The editor's look: accents per handler, run-state and problem colours, handler icons, and a
+light or dark application palette that follows the system's colour scheme."""
 
 from __future__ import annotations
 
 import hashlib
+from functools import cache
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
+from PySide6.QtSvg import QSvgRenderer
+
+from flowdesk import resources
 
 RGB = tuple[int, int, int]
 
@@ -51,3 +59,60 @@ def accent_for(handler: str, category: str | None) -> RGB:
 def body_for(accent: RGB) -> RGB:
     """The node body: the accent darkened, so white titles stay readable."""
     return (accent[0] * 2 // 5 + 20, accent[1] * 2 // 5 + 20, accent[2] * 2 // 5 + 20)
+
+
+@cache
+def handler_icon(handler: str, accent: RGB) -> QIcon:
+    """The handler's icon (resources/icons/handlers) drawn in its accent colour."""
+    renderer = QSvgRenderer(str(resources.handler_icon(handler)))
+    pixmap = QPixmap(32, 32)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    renderer.render(painter, QRectF(2, 2, 28, 28))
+    painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_SourceIn)
+    painter.fillRect(pixmap.rect(), QColor(*accent))
+    painter.end()
+    return QIcon(pixmap)
+
+
+def palette_for(scheme: Qt.ColorScheme) -> QPalette:
+    """Fusion's light palette, or a dark one that matches the (always dark) canvas."""
+    if scheme != Qt.ColorScheme.Dark:
+        return QPalette()
+    palette = QPalette()
+    colours = {
+        QPalette.ColorRole.Window: (43, 45, 48),
+        QPalette.ColorRole.WindowText: (220, 220, 220),
+        QPalette.ColorRole.Base: (30, 31, 34),
+        QPalette.ColorRole.AlternateBase: (38, 40, 43),
+        QPalette.ColorRole.Text: (220, 220, 220),
+        QPalette.ColorRole.Button: (52, 54, 58),
+        QPalette.ColorRole.ButtonText: (220, 220, 220),
+        QPalette.ColorRole.Highlight: (53, 116, 240),
+        QPalette.ColorRole.HighlightedText: (255, 255, 255),
+        QPalette.ColorRole.ToolTipBase: (52, 54, 58),
+        QPalette.ColorRole.ToolTipText: (220, 220, 220),
+        QPalette.ColorRole.PlaceholderText: (140, 140, 140),
+    }
+    for role, rgb in colours.items():
+        palette.setColor(role, QColor(*rgb))
+    for role in (
+        QPalette.ColorRole.Text,
+        QPalette.ColorRole.ButtonText,
+        QPalette.ColorRole.WindowText,
+    ):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 120))
+    return palette
+
+
+def apply_app_theme(app: QGuiApplication) -> None:
+    """Follow the system's light or dark scheme now and whenever it changes."""
+    if hasattr(app, "setStyle"):
+        app.setStyle("Fusion")
+    hints = app.styleHints()
+
+    def follow(scheme: Qt.ColorScheme) -> None:
+        app.setPalette(palette_for(scheme))
+
+    follow(hints.colorScheme())
+    hints.colorSchemeChanged.connect(follow)
