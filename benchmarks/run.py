@@ -48,7 +48,18 @@ def median_time(action: Callable[[], Any], repeat: int) -> float:
 # -- engine overhead ---------------------------------------------------------------------------
 
 
+def _execute_timed(run: WorkflowRun) -> float:
+    started = time.perf_counter()
+    result = asyncio.run(run.execute())
+    elapsed = time.perf_counter() - started
+    assert result.state.value == "COMPLETED", result.state
+    return elapsed
+
+
 def bench_engine(repeat: int, quick: bool) -> list[Row]:
+    """FlowDesk against the minimal runner on the same DAG, without and with SQLite."""
+    from flowdesk.store import Store
+
     registry = HandlerRegistry.default()
     rows = []
     for name, make in SHAPES.items():
@@ -56,29 +67,37 @@ def bench_engine(repeat: int, quick: bool) -> list[Row]:
             continue
         nodes = make()
         definition = workflow_from_data(as_workflow(name, nodes))
-
-        timings: list[float] = []
-
-        def flowdesk_execute(definition=definition, timings=timings) -> None:
-            run = WorkflowRun(definition, registry, max_concurrency=10**9)
+        plain, with_validation, persisted = [], [], []
+        for _ in range(repeat):
             started = time.perf_counter()
-            asyncio.run(run.execute())
-            timings.append(time.perf_counter() - started)
-
-        total = median_time(flowdesk_execute, repeat)
-        execute = statistics.median(timings)
+            run = WorkflowRun(definition, registry, max_concurrency=10**9)
+            plain.append(_execute_timed(run))
+            with_validation.append(time.perf_counter() - started)
+            with tempfile.TemporaryDirectory() as folder:
+                store = Store.open(Path(folder) / "bench.db")
+                try:
+                    run = WorkflowRun(
+                        definition, registry, max_concurrency=10**9, recorder=store.recorder()
+                    )
+                    store.runs.create_run(definition, run_id=run.id)
+                    persisted.append(_execute_timed(run))
+                finally:
+                    store.close()
         minimal = median_time(lambda nodes=nodes: asyncio.run(run_minimal(nodes)), repeat)
+        execute, sqlite = statistics.median(plain), statistics.median(persisted)
         rows.append(
             {
                 "benchmark": f"engine: {name}",
                 "nodes": len(nodes),
                 "minimal_s": minimal,
                 "flowdesk_s": execute,
-                "flowdesk_with_validation_s": total,
                 "ratio": execute / minimal,
-                "ratio_with_validation": total / minimal,
+                "ratio_with_validation": statistics.median(with_validation) / minimal,
                 "nodes_per_s": len(nodes) / execute,
-                "target": "ratio <= 3",
+                "sqlite_s": sqlite,
+                "ratio_sqlite": sqlite / minimal,
+                "nodes_per_s_sqlite": len(nodes) / sqlite,
+                "target": "ratio <= 3; sqlite >= 10,000 nodes/s",
             }
         )
     return rows
@@ -139,8 +158,21 @@ def bench_http(repeat: int, quick: bool) -> list[Row]:
 
                 await asyncio.gather(*(get(i) for i in range(count)))
 
+        async def httpx_over_our_transport() -> None:
+            from flowdesk.engine.transport import AiohttpTransport
+
+            semaphore = asyncio.Semaphore(limit)
+            async with httpx.AsyncClient(transport=AiohttpTransport()) as client:
+
+                async def get(i: int) -> None:
+                    async with semaphore:
+                        (await client.get(f"{url}?i={i}")).json()
+
+                await asyncio.gather(*(get(i) for i in range(count)))
+
         flowdesk_s = median_time(flowdesk, repeat)
         httpx_s = median_time(lambda: asyncio.run(plain_httpx()), repeat)
+        transport_s = median_time(lambda: asyncio.run(httpx_over_our_transport()), repeat)
         rows = [
             {
                 "benchmark": f"http: {count} GETs, {limit} in flight",
@@ -148,6 +180,8 @@ def bench_http(repeat: int, quick: bool) -> list[Row]:
                 "flowdesk_s": flowdesk_s,
                 "httpx_s": httpx_s,
                 "ratio": flowdesk_s / httpx_s,
+                "httpx_aiohttp_transport_s": transport_s,
+                "ratio_vs_same_transport": flowdesk_s / transport_s,
                 "target": "ratio <= 1.3 (vs plain httpx)",
             }
         ]
@@ -186,7 +220,44 @@ def bench_memory(repeat: int, quick: bool) -> list[Row]:
     ]
 
 
-SECTIONS = {"engine": bench_engine, "http": bench_http, "memory": bench_memory}
+# -- editor ------------------------------------------------------------------------------------
+
+
+def bench_editor(repeat: int, quick: bool) -> list[Row]:
+    """benchmarks/editor.py in a fresh process each time (offscreen Qt)."""
+    samples = []
+    for _ in range(max(1, repeat // 2)):
+        output = subprocess.run(
+            [sys.executable, str(HERE / "editor.py")],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        )
+        samples.append(json.loads(output.stdout.strip().splitlines()[-1]))
+    return [
+        {
+            "benchmark": "editor: open 1,000-node workflow",
+            "nodes": samples[0]["nodes"],
+            "open_s": statistics.median(s["open_s"] for s in samples),
+            "target": "< 3 s",
+        },
+        {
+            "benchmark": "editor: 1,000-node run",
+            "nodes": samples[0]["nodes"],
+            "max_gap_ms": statistics.median(s["max_gap_ms"] for s in samples),
+            "paint_delay_ms": statistics.median(s["paint_delay_ms"] for s in samples),
+            "target": "gap < 100 ms",
+        },
+    ]
+
+
+SECTIONS = {
+    "engine": bench_engine,
+    "http": bench_http,
+    "memory": bench_memory,
+    "editor": bench_editor,
+}
 
 
 def format_table(rows: list[Row]) -> str:
@@ -223,7 +294,10 @@ def main() -> None:
         section = SECTIONS[name.strip()]
         rows += section(repeat, args.quick)
         print(f"[{name} done]", file=sys.stderr, flush=True)
-    print(format_table(rows))
+    sections: dict[str, list[Row]] = {}
+    for row in rows:
+        sections.setdefault(row["benchmark"].split(":")[0], []).append(row)
+    print("\n\n".join(format_table(section) for section in sections.values()))
     out = Path(args.json)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {

@@ -372,16 +372,16 @@ class CanvasView(QObject):
             if node is None:
                 continue
             node.view.set_run_state(state, badge)
-            if state == "RUNNING":
+            running = state == "RUNNING"
+            if running != (node_id in self._running):
+                # Restyling a wire redraws its arrow: only touch wires whose look changes.
+                self._style_input_wires(node, running=running)
+            if running:
                 self._running.add(node_id)
             else:
                 self._running.discard(node_id)
-            self._style_input_wires(node, running=state == "RUNNING")
         if self._running and not self._pulse_timer.isActive():
             self._pulse_timer.start()
-
-    def clear_run_states(self) -> None:
-        self.paint_run_states({node_id: (None, "") for node_id in self.nodes})
 
     def _style_input_wires(self, node: BaseNode, *, running: bool) -> None:
         for pipe in node.input_ports()[0].view.connected_pipes:
@@ -427,9 +427,19 @@ class CanvasView(QObject):
             self.graph.viewer().centerOn(node.view)
 
     def fit(self) -> None:
-        # NodeGraphQt frames the nodes, and keeps 100 % zoom when they fit at that size.
-        if self.nodes:
-            self.graph.viewer().zoom_to_nodes([node.view for node in self.nodes.values()])
+        """Frame every node, keeping 100 % zoom when they fit at that size."""
+        if not self.nodes:
+            return
+        # NodeGraphQt's zoom_to_nodes groups and ungroups every item to measure them: 4.5 s
+        # for 1,000 nodes. A union of bounding rects is the same rect in O(n).
+        rect = QRectF()
+        for node in self.nodes.values():
+            rect = rect.united(node.view.sceneBoundingRect())
+        viewer = self.graph.viewer()
+        viewer._scene_range = rect
+        viewer._update_scene()
+        if viewer.get_zoom() > 0.1:
+            viewer.reset_zoom(rect.center())
 
     def scene_point(self) -> QPointF:
         """Where a new node goes: the middle of what is visible."""

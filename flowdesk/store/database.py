@@ -34,9 +34,10 @@ def connect(path: Path, busy_timeout_s: float, *, read_only: bool = False) -> sq
     try:
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         connection.execute("PRAGMA foreign_keys = ON")
-        # WAL with FULL sync: a commit survives a power cut, and costs one WAL fsync per
-        # group commit, shared by every node result in the batch.
-        connection.execute("PRAGMA synchronous = FULL")
+        # WAL with NORMAL sync: a committed result survives the process being killed (what
+        # resume is for) without an fsync per commit; a power cut may lose the last commits,
+        # which resume then runs again. FULL made a 1,000-node chain 2.4x slower (benchmarks).
+        connection.execute("PRAGMA synchronous = NORMAL")
         if read_only:
             connection.execute("PRAGMA query_only = ON")
     except BaseException:

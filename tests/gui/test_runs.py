@@ -14,6 +14,7 @@ from PySide6.QtCore import QTimer
 
 from flowdesk.engine.states import RunState
 from flowdesk.gui import theme
+from flowdesk.gui.run_controller import PAINT_CHUNK
 
 from .conftest import ARTIFACTS
 from .helpers import select
@@ -47,10 +48,11 @@ async def until(condition, timeout: float = 10.0) -> None:
 
 def finish(window, loop):
     """Let the active run end on the qasync loop; its RunResult."""
-    task = window.runs.controller.task
-    assert task is not None
-    loop.run_until_complete(task)
-    return window.runs.controller.board.result
+    controller = window.runs.controller
+    assert controller.task is not None
+    loop.run_until_complete(controller.task)
+    loop.run_until_complete(until(lambda: not controller.painting))
+    return controller.board.result
 
 
 def painted(window, node_id: str) -> str | None:
@@ -406,7 +408,12 @@ def test_a_burst_of_events_is_painted_in_few_batches(window, loop, tmp_path) -> 
     window.open_file(write(tmp_path, nodes), ask=False)
     paints: list[int] = []
     window.runs.controller.board_changed.connect(lambda: paints.append(1))
+    sizes: list[int] = []
+    real_paint = window.canvas.paint_run_states
+    window.canvas.paint_run_states = lambda states: (sizes.append(len(states)), real_paint(states))
     window.runs.run()
+    loop.run_until_complete(until(lambda: painted(window, "n299") is not None))
+    assert max(sizes) <= PAINT_CHUNK, "a burst is restyled in chunks, so Qt renders in between"
     finish(window, loop)
     assert all(painted(window, n) == "SUCCEEDED" for n in window.canvas.nodes)
     assert len(paints) < 20, f"{len(paints)} repaints for ~600 events"
