@@ -53,7 +53,7 @@ class RunResources:
             self._http = None
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass costs ~1 µs more per node to build
 class NodeContext:
     run_id: str
     node_id: str
