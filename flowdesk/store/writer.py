@@ -6,6 +6,9 @@ The thread takes everything queued since its last commit and writes it in one
 transaction (consecutive rows for the same statement in one `executemany`);
 each waiter resumes only once its transaction has committed. Under load the
 batches grow by themselves: results queue up while the previous commit syncs.
+Node results of one event-loop turn are gathered first; when the thread is idle
+they commit right on the loop's thread, never waiting for a lock (~20 µs for a
+chain link, against ~60 µs for the round trip to the thread).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ Operation = Callable[[sqlite3.Connection], Any]
 that cannot be claimed) by its return value: an exception rolls back the whole batch."""
 RowFactory = Callable[[], Sequence[Any]]
 MAX_BATCH = 20_000
+INLINE_MAX_ROWS = 256
 
 
 @dataclass(slots=True)
@@ -60,7 +64,13 @@ class Writer:
         self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
         self._closed = False
         self._lock = threading.Lock()
+        self._pending = 0
+        """Jobs queued and not yet settled (or an inline commit in progress)."""
+        self._inline: sqlite3.Connection | None = None
+        self._turn: list[_Job] = []
+        """Rows from the current turn of the event loop, committed together after it."""
         self.transactions = 0
+        self.inline_transactions = 0
         """Committed transactions so far (tests and benchmarks read it to see group commits)."""
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
         self._thread.start()
@@ -79,17 +89,85 @@ class Writer:
         return await waiter
 
     async def execute_async(self, sql: str, make_row: RowFactory) -> None:
-        """Run one parameterised statement; rows queued together share one executemany."""
+        """Run one parameterised statement; rows queued together share one executemany.
+
+        Rows from one turn of the event loop are gathered first (nodes that finish
+        together), then committed in one transaction: right here when the writer
+        thread is idle, else by the thread.
+        """
         loop = asyncio.get_running_loop()
         waiter = loop.create_future()
-        self._put(_Job(sql, make_row, None, waiter, loop))
+        if not self._turn:
+            loop.call_soon(self._flush_turn)
+        self._turn.append(_Job(sql, make_row, None, waiter, loop))
         await waiter
+
+    def _flush_turn(self) -> None:
+        batch, self._turn = self._turn, []
+        if self._commit_inline(batch):
+            return
+        for job in batch:
+            try:
+                self._put(job)
+            except StoreError as exc:
+                job.waiter.set_exception(exc)
 
     def _put(self, job: _Job) -> None:
         with self._lock:
             if self._closed:
                 raise StoreError("the store is closed")
+            self._pending += 1
             self._queue.put(job)
+
+    def _commit_inline(self, batch: list[_Job]) -> bool:
+        """Commit `batch` on the calling (event loop) thread when the writer thread is idle.
+
+        A chain of nodes commits one result at a time, and the thread round trip
+        (~60 µs) cost three times the commit itself (~20 µs). This never waits:
+        with the write lock held anywhere it returns False and the rows go to the
+        writer thread, which also reports any real error the usual way.
+        """
+        if len(batch) > INLINE_MAX_ROWS:  # encoding many outputs belongs off the event loop
+            return False
+        with self._lock:
+            if self._closed or self._pending:
+                return False
+            self._pending += len(batch)  # the thread stays out of the way meanwhile
+        try:
+            if self._inline is None:
+                self._inline = self._connect()
+                self._inline.execute("PRAGMA busy_timeout = 0")
+            connection = self._inline
+            try:
+                rows = [job.make_row() for job in batch]  # type: ignore[misc]
+                connection.execute("BEGIN IMMEDIATE")
+                start = 0
+                while start < len(batch):
+                    end = start
+                    while end < len(batch) and batch[end].sql == batch[start].sql:
+                        end += 1
+                    connection.executemany(batch[start].sql, rows[start:end])  # type: ignore[arg-type]
+                    start = end
+                connection.execute("COMMIT")
+            except Exception:
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+                return False
+        except Exception:  # a broken inline connection: drop it, the thread carries on
+            if self._inline is not None:
+                with contextlib.suppress(Exception):
+                    self._inline.close()
+                self._inline = None
+            return False
+        finally:
+            with self._lock:
+                self._pending -= len(batch)
+        self.transactions += 1
+        self.inline_transactions += 1
+        for job in batch:
+            if not job.waiter.done():
+                job.waiter.set_result(None)
+        return True
 
     def close(self) -> None:
         """Write what is queued, then stop the thread."""
@@ -99,6 +177,9 @@ class Writer:
             self._closed = True
             self._queue.put(_STOP)
         self._thread.join()
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
 
     # -- the writer thread ---------------------------------------------------------------
 
@@ -125,13 +206,18 @@ class Writer:
                     break
                 batch.append(job)  # type: ignore[arg-type]
             if connection is None:
-                _settle(batch, [None] * len(batch), [failure] * len(batch))
+                results, errors = [None] * len(batch), [failure] * len(batch)
             else:
-                self._commit(connection, batch)
+                results, errors = self._commit(connection, batch)
+            with self._lock:  # idle again before the waiters wake, so they may commit inline
+                self._pending -= len(batch)
+            _settle(batch, results, errors)
         if connection is not None:
             connection.close()
 
-    def _commit(self, connection: sqlite3.Connection, batch: list[_Job]) -> None:
+    def _commit(
+        self, connection: sqlite3.Connection, batch: list[_Job]
+    ) -> tuple[list[Any], list[BaseException | None]]:
         results: list[Any] = [None] * len(batch)
         errors: list[BaseException | None] = [None] * len(batch)
         rows: list[Sequence[Any] | None] = [None] * len(batch)
@@ -167,7 +253,7 @@ class Writer:
             translated = self._translate(exc)
             for index in live:
                 errors[index] = translated
-        _settle(batch, results, errors)
+        return results, errors
 
 
 def _settle(batch: list[_Job], results: list[Any], errors: list[BaseException | None]) -> None:

@@ -244,3 +244,58 @@ def test_closing_the_store_interrupts_the_runs_it_left_unfinished(db_path, probe
     with Store.open(db_path) as reopened:
         assert reopened.runs.load(run_id).state is RunState.INTERRUPTED
         assert reopened.runs.load(other_id).state is RunState.PENDING
+
+
+def test_a_write_lock_held_by_another_process_never_blocks_the_loop(db_path, probe_registry):
+    """Results commit on the loop's thread only when that cannot wait; otherwise the writer
+    thread waits for the lock while the loop goes on."""
+    import threading
+
+    definition = probe_workflow(("a", [], None), ("b", ["a"], None), ("c", ["b"], None))
+    locked = threading.Event()
+
+    def hold_the_lock() -> None:
+        with closing(sqlite3.connect(db_path, isolation_level=None)) as other:
+            other.execute("BEGIN IMMEDIATE")
+            locked.set()
+            time.sleep(0.4)
+            other.execute("COMMIT")
+
+    with Store.open(db_path) as store:
+        run_id, _ = store.runs.create_run(definition)
+        run = WorkflowRun(definition, probe_registry, run_id=run_id, recorder=store.recorder())
+
+        async def main() -> tuple[int, float]:
+            holder = threading.Thread(target=hold_the_lock)
+            holder.start()
+            locked.wait()
+            started = time.perf_counter()
+            task = asyncio.create_task(run.execute())
+            ticks = 0
+            while not task.done():
+                await asyncio.sleep(0.005)
+                ticks += 1
+            holder.join()
+            return ticks, time.perf_counter() - started
+
+        ticks, waited = asyncio.run(main())
+        stored = store.runs.load(run_id)
+    assert stored.state is RunState.COMPLETED
+    assert stored.result.count(NodeState.SUCCEEDED) == 3
+    assert waited > 0.3, "the results waited for the other process's lock"
+    assert ticks > 20, "while the event loop kept running"
+
+
+def test_a_chain_commits_each_result_without_a_thread_round_trip(db_path, probe_registry):
+    chain = [("n0", [], None)] + [(f"n{i}", [f"n{i - 1}"], None) for i in range(1, 30)]
+    definition = probe_workflow(*chain)
+    with Store.open(db_path) as store:
+        before = store.writer.transactions
+        result = execute(store, definition, probe_registry)
+        stored = store.runs.load(result.run_id)
+        transactions = store.writer.transactions - before
+        inline = store.writer.inline_transactions
+    assert stored.result.count(NodeState.SUCCEEDED) == 30
+    assert stored.result.nodes["n29"].output == {"name": "n29"}
+    assert transactions >= 30, "each link is committed before the next starts"
+    assert inline >= 25, "an idle writer lets the loop commit a link directly"
