@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -72,3 +73,24 @@ def test_bad_usage_exits_2() -> None:
     result = flowdesk("validate")
     assert result.returncode == 2
     assert "FILE" in result.stderr
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path) -> None:
+    """`flowdesk run X --json | head -c 10` must not end in a traceback or an internal error."""
+    path = tmp_path / "big.json"
+    path.write_text(
+        '{"name": "big", "dag": {"nodes": [{"id": "t", "handler": "output",'
+        ' "config": {"value": "{{ \'x\' * 200000 }}"}}]}}'
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flowdesk", "run", str(path), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "FLOWDESK_DB": str(tmp_path / "runs.db")},
+    )
+    process.stdout.read(10)
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    process.wait(timeout=30)
+    assert stderr == ""
+    assert process.returncode == 0
