@@ -13,6 +13,10 @@ def iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
 @dataclass
 class NodeResult:
     node_id: str
@@ -28,9 +32,7 @@ class NodeResult:
 
     @property
     def duration_s(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
+        return seconds_between(self.started_at, self.finished_at)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -66,9 +68,7 @@ class RunResult:
 
     @property
     def duration_s(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
+        return seconds_between(self.started_at, self.finished_at)
 
     def count(self, state: NodeState) -> int:
         return sum(1 for node in self.nodes.values() if node.state is state)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
-from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.results import NodeResult, RunResult, seconds_between
 from flowdesk.engine.states import NodeState, RunState
 from flowdesk.model import WorkflowDefinition, WorkflowLoadError, dump_workflow, parse_workflow
 from flowdesk.store.codec import from_json_text, from_text, to_text, utc_now
@@ -49,9 +49,7 @@ class RunSummary:
 
     @property
     def duration_s(self) -> float | None:
-        if self.started_at and self.finished_at:
-            return (self.finished_at - self.started_at).total_seconds()
-        return None
+        return seconds_between(self.started_at, self.finished_at)
 
     def to_json(self) -> dict[str, Any]:
         return {
