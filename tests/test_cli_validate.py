@@ -94,3 +94,16 @@ def test_a_closed_pipe_is_not_an_error(tmp_path) -> None:
     process.wait(timeout=30)
     assert stderr == ""
     assert process.returncode == 0
+
+
+def test_the_editor_without_a_display_is_a_clear_error() -> None:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flowdesk"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("flowdesk: no display to open the editor on")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -45,14 +45,23 @@ class ParamsDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Run")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        # Enter makes a new line in the editor; Ctrl+Enter runs, as in other JSON editors.
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self._accept_if_valid)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Params (a JSON object, available as {{ params.… }}):"))
+        layout.addWidget(
+            QLabel("Params: a JSON object, available as {{ params.… }}. Ctrl+Enter runs.")
+        )
         layout.addWidget(self.editor)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.editor.textChanged.connect(self._check)
         self.resize(460, 300)
         self._check()
+
+    def _accept_if_valid(self) -> None:
+        if self.buttons.button(QDialogButtonBox.StandardButton.Ok).isEnabled():
+            self.accept()
 
     def _check(self) -> None:
         _, why = parse_params(self.editor.toPlainText())
