@@ -1,4 +1,6 @@
-"""The `flowdesk` command line: one module per command, this one holds what they share. Same engine as the editor; imports no Qt unless opening the editor.
+"""The `flowdesk` command line: one module per command; this one holds what they share.
+
+The same engine as the editor, and no Qt import unless the editor opens.
 
 Exit codes: 0 success (or the run COMPLETED), 1 the run ended FAILED or
 CANCELLED, 2 bad input, with a one-line reason on stderr and no traceback.
@@ -10,6 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from flowdesk import __version__
 from flowdesk.model import (
@@ -17,6 +20,9 @@ from flowdesk.model import (
     WorkflowLoadError,
     load_workflow,
 )
+
+if TYPE_CHECKING:
+    from flowdesk.engine import HandlerRegistry
 
 EXIT_OK = 0
 EXIT_RUN_FAILED = 1
@@ -84,7 +90,8 @@ def read_workflow(path: str) -> WorkflowDefinition:
         raise CliError(lines, prefixed=False) from None
 
 
-def default_registry():
+def default_registry() -> HandlerRegistry:
+    """Built-ins and installed plugins; imported here so `flowdesk --help` stays quick."""
     from flowdesk.engine import HandlerRegistry
 
     return HandlerRegistry.default()

@@ -4,7 +4,6 @@ the node inspector and the run log."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -249,11 +248,10 @@ class RunPanel(QWidget):
 
 
 def _local(moment: datetime | None, *, seconds: bool = False) -> str:
+    """Local time: `HH:MM:SS.ffffff` in the log, `YYYY-MM-DD HH:MM:SS` in the history."""
     if moment is None:
         return ""
-    return moment.astimezone().strftime(
-        "%H:%M:%S.%f"[: 11 if seconds else 8] if seconds else "%Y-%m-%d %H:%M:%S"
-    )
+    return moment.astimezone().strftime("%H:%M:%S.%f" if seconds else "%Y-%m-%d %H:%M:%S")
 
 
 def _run_colour(state: RunState) -> tuple[int, int, int]:
@@ -265,6 +263,3 @@ def _run_colour(state: RunState) -> tuple[int, int, int]:
         RunState.INTERRUPTED: "FAILED",
     }
     return theme.STATE_COLORS[mapping.get(state, "PENDING")]
-
-
-DialogFactory = Callable[[], None]
