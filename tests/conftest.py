@@ -30,6 +30,22 @@ def server(demo_server):
     return demo_server
 
 
+def modules_loaded_by(code: str, roots: set[str]) -> list[str]:
+    """Modules under `roots` that a fresh interpreter has loaded after running `code`."""
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(roots)!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    return json.loads(result.stdout)
+
+
 def workflow(*nodes: dict, name: str = "test"):
     from flowdesk.model import workflow_from_data
 

@@ -14,6 +14,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from conftest import modules_loaded_by
 
 from flowdesk.engine.states import RunState
 from flowdesk.model import load_workflow
@@ -373,13 +374,5 @@ def test_a_database_locked_by_another_process_exits_2_with_one_line(tmp_path, se
 
 
 def test_commands_that_need_no_store_do_not_load_sqlalchemy():
-    code = (
-        "import sys\n"
-        "from flowdesk.cli import build_parser\n"
-        "build_parser()\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in {'sqlalchemy', 'sqlmodel'}))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    code = "from flowdesk.cli import build_parser\nbuild_parser()"
+    assert modules_loaded_by(code, {"sqlalchemy", "sqlmodel"}) == []

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from conftest import modules_loaded_by
 
 import flowdesk
 import flowdesk.engine
 import flowdesk.model
 
+QT = {"PySide6", "NodeGraphQt", "qasync", "Qt", "shiboken6"}
+
 
 @pytest.mark.parametrize("module", ["flowdesk.engine", "flowdesk.model", "flowdesk.cli"])
 def test_core_imports_no_qt(module: str) -> None:
-    code = (
-        f"import sys, {module}\n"
-        "qt = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'PySide6', 'NodeGraphQt', 'qasync', 'Qt', 'shiboken6'})\n"
-        "print(qt)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    assert modules_loaded_by(f"import {module}", QT) == []
 
 
 def test_exported_members() -> None:

@@ -59,6 +59,19 @@ def painted(window, node_id: str) -> str | None:
     return window.canvas.nodes[node_id].view.run_state
 
 
+def start_waiting_run(window, loop, tmp_path, *, seconds: float) -> None:
+    """Open input -> wait (a delay) and run it until `wait` is painted RUNNING."""
+    wait = {
+        "id": "wait",
+        "handler": "delay",
+        "dependencies": ["input"],
+        "config": {"seconds": seconds},
+    }
+    window.open_file(write(tmp_path, [INPUT, wait]), ask=False)
+    window.runs.run()
+    loop.run_until_complete(until(lambda: painted(window, "wait") == "RUNNING"))
+
+
 def record_paints(window) -> dict[str, list[str]]:
     """Every state each node shows after each coalesced repaint, without repeats."""
     seen: dict[str, list[str]] = defaultdict(list)
@@ -286,21 +299,7 @@ def test_problems_block_a_run(window, loop) -> None:
 
 
 def test_the_canvas_is_locked_for_structure_during_a_run(window, loop, tmp_path) -> None:
-    path = write(
-        tmp_path,
-        [
-            INPUT,
-            {
-                "id": "wait",
-                "handler": "delay",
-                "dependencies": ["input"],
-                "config": {"seconds": 0.5},
-            },
-        ],
-    )
-    window.open_file(path, ask=False)
-    window.runs.run()
-    loop.run_until_complete(until(lambda: painted(window, "wait") == "RUNNING"))
+    start_waiting_run(window, loop, tmp_path, seconds=0.5)
     before = window.document.node_ids()
     window.controller.add_node("transform")
     select(window, "wait")
@@ -317,21 +316,7 @@ def test_the_canvas_is_locked_for_structure_during_a_run(window, loop, tmp_path)
 
 
 def test_closing_during_a_run_cancels_it_first(window, loop, tmp_path) -> None:
-    path = write(
-        tmp_path,
-        [
-            INPUT,
-            {
-                "id": "wait",
-                "handler": "delay",
-                "dependencies": ["input"],
-                "config": {"seconds": 30},
-            },
-        ],
-    )
-    window.open_file(path, ask=False)
-    window.runs.run()
-    loop.run_until_complete(until(lambda: painted(window, "wait") == "RUNNING"))
+    start_waiting_run(window, loop, tmp_path, seconds=30)
     window.dialogs.confirm_answers.append(True)
     assert window.close() is False, "the window waits for the run to stop"
     result = finish(window, loop)

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from conftest import modules_loaded_by
 
 import flowdesk.store
 
 
 def test_store_imports_neither_qt_nor_the_scheduler() -> None:
-    code = (
-        "import sys, flowdesk.store\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "{'PySide6', 'NodeGraphQt', 'qasync', 'shiboken6'} "
-        "or m == 'flowdesk.engine.scheduler')\n"
-        "print(bad)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == "[]"
+    roots = {"PySide6", "NodeGraphQt", "qasync", "shiboken6", "flowdesk"}
+    loaded = modules_loaded_by("import flowdesk.store", roots)
+    assert [m for m in loaded if not m.startswith("flowdesk")] == []
+    assert "flowdesk.engine.scheduler" not in loaded
 
 
 def test_exported_members() -> None:
