@@ -38,13 +38,7 @@ def register(commands: Any) -> None:
     given = parser.add_mutually_exclusive_group()
     given.add_argument("--params", metavar="JSON", help="run parameters as a JSON object")
     given.add_argument("--params-file", metavar="F", help="file holding the parameters as JSON")
-    parser.add_argument(
-        "--max-concurrency",
-        metavar="N",
-        type=positive_int,
-        default=DEFAULT_MAX_CONCURRENCY,
-        help=f"most nodes running at once (default {DEFAULT_MAX_CONCURRENCY})",
-    )
+    add_concurrency_option(parser)
     parser.add_argument(
         "--idempotency-key",
         metavar="K",
@@ -88,6 +82,16 @@ def open_store(db: str | None, *, create: bool = True) -> Iterator[Store]:
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--json", action="store_true", help="print the run as one JSON object on stdout"
+    )
+
+
+def add_concurrency_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--max-concurrency",
+        metavar="N",
+        type=positive_int,
+        default=DEFAULT_MAX_CONCURRENCY,
+        help=f"most nodes running at once (default {DEFAULT_MAX_CONCURRENCY})",
     )
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from flowdesk.cli import EXIT_OK, CliError, default_registry
 from flowdesk.cli.progress import MARKS, summary
 from flowdesk.cli.run import (
+    add_concurrency_option,
     add_db_option,
     add_output_options,
     execute_and_report,
@@ -25,7 +26,7 @@ from flowdesk.cli.run import (
     report,
 )
 from flowdesk.engine.results import NodeResult
-from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY, InvalidWorkflowError, WorkflowRun
+from flowdesk.engine.scheduler import InvalidWorkflowError, WorkflowRun
 from flowdesk.engine.states import RunState
 
 if TYPE_CHECKING:
@@ -55,13 +56,7 @@ def register(commands: Any) -> None:
         help="continue an interrupted, failed or cancelled run; succeeded nodes are reused",
     )
     resume.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of it)")
-    resume.add_argument(
-        "--max-concurrency",
-        metavar="N",
-        type=positive_int,
-        default=DEFAULT_MAX_CONCURRENCY,
-        help=f"most nodes running at once (default {DEFAULT_MAX_CONCURRENCY})",
-    )
+    add_concurrency_option(resume)
     add_db_option(resume)
     add_output_options(resume)
     resume.set_defaults(handler=resume_command)
