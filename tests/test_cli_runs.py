@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -120,13 +121,18 @@ def test_kill_9_mid_run_is_interrupted_and_resume_skips_succeeded_nodes(tmp_path
             process.kill()
             process.communicate()
     assert process.returncode == -signal.SIGKILL
-    assert node_states(db)["slow"] == "PENDING"
+    assert node_states(db)["slow"] == "RUNNING"  # marked when it started
+    assert node_states(db)["out"] == "PENDING"
 
     listed = flowdesk("runs", "list", "--json", db=db)
     assert listed.returncode == 0, listed.stderr
     [run] = json.loads(listed.stdout)
     assert run["workflow"] == "crash"
     assert run["status"] == "INTERRUPTED"
+    # The node that was running when the process died says so; the one after it never started.
+    shown_text = flowdesk("runs", "show", run["run_id"], db=db)
+    assert re.search(r"slow\s+INTERRUPTED", shown_text.stdout), shown_text.stdout
+    assert re.search(r"out\s+PENDING", shown_text.stdout), shown_text.stdout
 
     calls_before = server.paths()
     resumed = flowdesk("runs", "resume", run["run_id"][:8], "--json", db=db)
@@ -376,3 +382,32 @@ def test_a_database_locked_by_another_process_exits_2_with_one_line(tmp_path, se
 def test_commands_that_need_no_store_do_not_load_sqlalchemy():
     code = "from flowdesk.cli import build_parser\nbuild_parser()"
     assert modules_loaded_by(code, {"sqlalchemy", "sqlmodel"}) == []
+
+
+def test_resume_with_a_fixed_file_reruns_only_what_changed(tmp_path, server, db):
+    """Failing Branch tells the user: fix the URL and resume."""
+    nodes = [
+        {"id": "input", "handler": "input"},
+        http("healthy", f"{server.url}/users/2", "input"),
+        http("broken", f"{server.url}/fail", "input"),
+        {"id": "out", "handler": "output", "dependencies": ["healthy", "broken"]},
+    ]
+    path = write(tmp_path, "branch", nodes)
+    failed = flowdesk("run", path, db=db)
+    assert failed.returncode == 1
+    [hint] = [line for line in failed.stderr.splitlines() if line.startswith("resume with:")]
+    run_id = hint.split()[-1]
+
+    nodes[2] = http("broken", f"{server.url}/users/1", "input")
+    fixed = write(tmp_path, "branch", nodes)
+    server.reset()
+    resumed = flowdesk("runs", "resume", run_id, "--with", fixed, "--json", db=db)
+    assert resumed.returncode == 0, resumed.stderr
+    report = json.loads(resumed.stdout)
+    assert report["status"] == "COMPLETED"
+    assert report["results"]["out"]["broken"]["body"]["id"] == 1
+    assert server.paths() == ["/users/1"]  # healthy kept its output
+
+    snapshot = flowdesk("runs", "resume", run_id, "--with", str(tmp_path / "missing.json"), db=db)
+    assert snapshot.returncode == 2
+    assert "missing.json" in snapshot.stderr

@@ -1,9 +1,11 @@
 """`flowdesk runs list|show|resume`: the run history in the store.
 
 `runs resume RUN_ID` continues an INTERRUPTED, FAILED or CANCELLED run: nodes
-that succeeded keep their stored output and do not run again. Resuming a
-COMPLETED run prints it and runs nothing (exit 0). A run id may be shortened to
-any prefix that names one run.
+that succeeded keep their stored output and do not run again. With `--with FILE`
+it runs the workflow in FILE instead of the run's snapshot, keeping only the
+succeeded nodes that FILE leaves unchanged (with everything upstream of them).
+Resuming a COMPLETED run prints it and runs nothing (exit 0). A run id may be
+shortened to any prefix that names one run.
 """
 
 from __future__ import annotations
@@ -14,23 +16,23 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flowdesk.cli import EXIT_OK, CliError, default_registry
+from flowdesk.cli import EXIT_OK, CliError, read_workflow
 from flowdesk.cli.progress import MARKS, summary
 from flowdesk.cli.run import (
     add_concurrency_option,
     add_db_option,
     add_output_options,
     execute_and_report,
-    open_store,
+    open_service,
     positive_int,
     report,
 )
+from flowdesk.engine.plan import InvalidWorkflowError
 from flowdesk.engine.results import NodeResult
-from flowdesk.engine.scheduler import InvalidWorkflowError, WorkflowRun
-from flowdesk.engine.states import RunState
+from flowdesk.engine.states import NodeState, RunState
 
 if TYPE_CHECKING:
-    from flowdesk.store import ResumePlan, RunSummary, StoredRun
+    from flowdesk.store import RunSummary, StoredRun
 
 OUTPUT_PREVIEW = 300
 
@@ -56,6 +58,13 @@ def register(commands: Any) -> None:
         help="continue an interrupted, failed or cancelled run; succeeded nodes are reused",
     )
     resume.add_argument("run_id", metavar="RUN_ID", help="run id (or a unique prefix of it)")
+    resume.add_argument(
+        "--with",
+        dest="with_file",
+        metavar="FILE",
+        help="run this workflow file instead of the run's snapshot: succeeded nodes that it "
+        "leaves unchanged (with everything upstream of them) keep their output",
+    )
     add_concurrency_option(resume)
     add_db_option(resume)
     add_output_options(resume)
@@ -63,16 +72,19 @@ def register(commands: Any) -> None:
 
 
 def list_command(args: argparse.Namespace) -> int:
-    with open_store(args.db, create=False) as store:
-        runs = store.runs.list_runs(limit=args.limit)
+    with open_service(args.db, create=False) as service:
+        runs = service.list_runs(limit=args.limit)
     if args.json:
         print(json.dumps([run.to_json() for run in runs]))
         return EXIT_OK
     if not runs:
         print("no runs recorded yet", file=sys.stderr)
         return EXIT_OK
-    rows = [_list_row(run) for run in runs]
-    headers = ("RUN ID", "WORKFLOW", "STATUS", "STARTED", "DURATION")
+    headers = ["RUN ID", "WORKFLOW", "STATUS", "STARTED", "DURATION"]
+    resumed = any(run.resumed_at is not None for run in runs)
+    if resumed:  # first start and latest resume side by side; the order stays by creation
+        headers.insert(4, "RESUMED")
+    rows = [_list_row(run, resumed=resumed) for run in runs]
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for row in (headers, *rows):
         print(
@@ -81,14 +93,17 @@ def list_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _list_row(run: RunSummary) -> tuple[str, str, str, str, str]:
+def _list_row(run: RunSummary, *, resumed: bool) -> list[str]:
     duration = f"{run.duration_s:.2f} s" if run.duration_s is not None else "-"
-    return (run.run_id, run.workflow, run.state.value, _local(run.started_at), duration)
+    row = [run.run_id, run.workflow, run.state.value, _local(run.started_at), duration]
+    if resumed:
+        row.insert(4, _local(run.resumed_at))
+    return row
 
 
 def show_command(args: argparse.Namespace) -> int:
-    with open_store(args.db, create=False) as store:
-        stored = store.runs.load(args.run_id)
+    with open_service(args.db, create=False) as service:
+        stored = service.load(args.run_id)
     if args.json:
         print(json.dumps(stored.result.to_json(), default=str))
     else:
@@ -97,8 +112,9 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def resume_command(args: argparse.Namespace) -> int:
-    with open_store(args.db, create=False) as store:
-        stored = store.runs.load(args.run_id)
+    definition = read_workflow(args.with_file) if args.with_file else None
+    with open_service(args.db, create=False, max_concurrency=args.max_concurrency) as service:
+        stored = service.load(args.run_id)
         if stored.state is RunState.COMPLETED:
             print(
                 f"flowdesk: run {stored.run_id} is already COMPLETED; nothing to resume",
@@ -106,25 +122,12 @@ def resume_command(args: argparse.Namespace) -> int:
             )
             report(stored.result, as_json=args.json)
             return EXIT_OK
-        plan = store.runs.prepare_resume(stored.run_id)
-        run = _resumed_run(plan, store.recorder(), args.max_concurrency)
-        return execute_and_report(run, as_json=args.json)
-
-
-def _resumed_run(plan: ResumePlan, recorder: Any, max_concurrency: int) -> WorkflowRun:
-    try:
-        return WorkflowRun(
-            plan.definition,
-            default_registry(),
-            plan.params,
-            run_id=plan.run_id,
-            previous=plan.previous,
-            recorder=recorder,
-            max_concurrency=max_concurrency,
-        )
-    except InvalidWorkflowError as exc:  # e.g. a handler that is no longer installed
-        problems = "; ".join(str(problem) for problem in exc.problems)
-        raise CliError(f"run {plan.run_id} cannot be resumed: {problems}") from None
+        try:
+            handle = service.resume(stored.run_id, definition=definition)
+        except InvalidWorkflowError as exc:  # e.g. a handler that is no longer installed
+            problems = "; ".join(str(problem) for problem in exc.problems)
+            raise CliError(f"run {stored.run_id} cannot be resumed: {problems}") from None
+        return execute_and_report(service, handle, as_json=args.json)
 
 
 def _print_run(stored: StoredRun) -> None:
@@ -132,7 +135,9 @@ def _print_run(stored: StoredRun) -> None:
     print(summary(result))
     print(f"  workflow:  {result.workflow}")
     print(f"  created:   {_local(stored.created_at)}")
-    print(f"  started:   {_local(result.started_at)}  (execution {stored.executions})")
+    print(f"  started:   {_local(result.started_at)}")
+    if stored.resumed_at is not None:
+        print(f"  resumed:   {_local(stored.resumed_at)}  (execution {stored.executions})")
     print(f"  finished:  {_local(result.finished_at)}")
     if result.params:
         print(f"  params:    {json.dumps(result.params)}")
@@ -142,6 +147,8 @@ def _print_run(stored: StoredRun) -> None:
     for node_id, node in result.nodes.items():
         mark = MARKS.get(node.state, (" ", ""))[0]
         print(f"  {mark} {node_id:<{width}} {node.state.value:<9} {_node_detail(node)}".rstrip())
+        if node.state is NodeState.INTERRUPTED:
+            print("      it was running when its process ended")
         if node.error:
             print(f"      error:  {node.error}")
         if node.output is not None:

@@ -13,7 +13,10 @@ class RunRecorder(Protocol):
 
     async def run_started(self, run: RunResult) -> None: ...
 
-    async def node_started(self, run_id: str, result: NodeResult) -> None: ...
+    def node_started(self, run_id: str, result: NodeResult) -> None:
+        """Not awaited and must not block: a node that starts is worth recording (so a crash
+        shows what was running) but never worth delaying."""
+        ...
 
     async def node_finished(self, run_id: str, result: NodeResult) -> None: ...
 
@@ -26,7 +29,7 @@ class NullRecorder:
     async def run_started(self, run: RunResult) -> None:
         return None
 
-    async def node_started(self, run_id: str, result: NodeResult) -> None:
+    def node_started(self, run_id: str, result: NodeResult) -> None:
         return None
 
     async def node_finished(self, run_id: str, result: NodeResult) -> None:

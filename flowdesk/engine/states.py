@@ -13,6 +13,8 @@ class NodeState(StrEnum):
     SKIPPED = "SKIPPED"
     """An upstream node failed or was cancelled."""
     CANCELLED = "CANCELLED"
+    INTERRUPTED = "INTERRUPTED"
+    """It was running when its process died; a resume runs it again."""
 
     @property
     def is_final(self) -> bool:

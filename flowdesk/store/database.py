@@ -81,12 +81,36 @@ def prepare_database(path: Path, busy_timeout_s: float, *, create: bool) -> None
     try:
         if not _is_ours(connection, path):
             _create_schema(connection, path)
+        _migrate(connection)
         if connection.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
             connection.execute("PRAGMA journal_mode = WAL")
     except sqlite3.Error as exc:
         raise translate(exc) from None
     finally:
         connection.close()
+
+
+MIGRATIONS = {1: ("ALTER TABLE runs ADD COLUMN resumed_at VARCHAR",)}
+"""Schema version -> the statements that bring a file of that version to the next one."""
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring an older FlowDesk file up to SCHEMA_VERSION, one version per transaction."""
+    while True:
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version >= SCHEMA_VERSION:
+            return
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            if connection.execute("PRAGMA user_version").fetchone()[0] == version:
+                for statement in MIGRATIONS[version]:
+                    connection.execute(statement)
+                connection.execute(f"PRAGMA user_version = {version + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
 
 def _check_file(path: Path, *, create: bool) -> None:

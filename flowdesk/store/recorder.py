@@ -9,6 +9,7 @@ run's final state in one transaction.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from functools import partial
 from typing import Any
@@ -20,6 +21,10 @@ from flowdesk.store.errors import RunNotResumableError
 from flowdesk.store.owner import ProcessIdentity
 from flowdesk.store.writer import Writer
 
+MARK_RUNNING_SQL = (
+    "UPDATE node_runs SET state = 'RUNNING', attempts = ?, started_at = ? "
+    "WHERE run_id = ? AND node_id = ? AND state IN ('PENDING', 'RUNNING')"
+)
 UPDATE_NODE_SQL = (
     "UPDATE node_runs SET state = ?, attempts = ?, resolved_config_json = ?, output_json = ?, "
     "error = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND node_id = ?"
@@ -36,6 +41,7 @@ class SQLiteRecorder:
         self._owner = owner
         self._in_flight = set() if in_flight is None else in_flight
         """Ids of runs this recorder claimed and has not finished (shared with the Store)."""
+        self._starting: list[tuple[str, NodeResult]] = []
 
     async def run_started(self, run: RunResult) -> None:
         """Claim the run for this process; refuse if another execution holds it."""
@@ -52,9 +58,22 @@ class SQLiteRecorder:
             raise RunNotResumableError(refusal)
         self._in_flight.add(run.run_id)
 
-    async def node_started(self, run_id: str, result: NodeResult) -> None:
-        """RUNNING is not stored: what matters after a crash is what finished."""
-        return None
+    def node_started(self, run_id: str, result: NodeResult) -> None:
+        """Mark the node RUNNING with the next commit, so a crash shows what was running.
+
+        Marks are gathered until the end of the loop's turn and only nodes still running
+        then are written: a quick node that finishes in the same turn costs nothing.
+        """
+        if not self._starting:
+            asyncio.get_running_loop().call_soon(self._mark_running)
+        self._starting.append((run_id, result))
+
+    def _mark_running(self) -> None:
+        starting, self._starting = self._starting, []
+        for run_id, result in starting:
+            if result.state is NodeState.RUNNING:
+                row = (result.attempts or 1, to_text(result.started_at), run_id, result.node_id)
+                self._writer.execute_soon(MARK_RUNNING_SQL, lambda row=row: row)
 
     async def node_finished(self, run_id: str, result: NodeResult) -> None:
         # Fix the scalar fields now; the JSON is encoded on the writer thread.
@@ -136,8 +155,18 @@ def claim_run(
         return f"run {run_id}: node(s) {again} already succeeded and would run again"
     connection.execute(
         "UPDATE runs SET state = ?, owner_pid = ?, owner_token = ?, owner_host = ?, "
-        "executions = executions + 1, started_at = ?, finished_at = NULL WHERE id = ?",
-        (RunState.RUNNING.value, owner.pid, owner.start_token, owner.host, started_at, run_id),
+        "executions = executions + 1, finished_at = NULL, "
+        "resumed_at = CASE WHEN started_at IS NULL THEN NULL ELSE ? END, "
+        "started_at = COALESCE(started_at, ?) WHERE id = ?",
+        (
+            RunState.RUNNING.value,
+            owner.pid,
+            owner.start_token,
+            owner.host,
+            started_at,
+            started_at,
+            run_id,
+        ),
     )
     connection.execute(
         "UPDATE node_runs SET state = ?, attempts = 0, resolved_config_json = NULL, "
@@ -168,4 +197,13 @@ def interrupt_runs(connection: sqlite3.Connection, run_ids: list[str]) -> None:
     connection.executemany(
         "UPDATE runs SET state = ? WHERE id = ? AND state = ?",
         [(RunState.INTERRUPTED.value, run_id, RunState.RUNNING.value) for run_id in run_ids],
+    )
+    interrupt_nodes(connection, run_ids)
+
+
+def interrupt_nodes(connection: sqlite3.Connection, run_ids: list[str]) -> None:
+    """Nodes still RUNNING in runs that ended with their process: INTERRUPTED, not PENDING."""
+    connection.executemany(
+        "UPDATE node_runs SET state = ? WHERE run_id = ? AND state = ?",
+        [(NodeState.INTERRUPTED.value, run_id, NodeState.RUNNING.value) for run_id in run_ids],
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from flowdesk.store.errors import (
     UnknownRunError,
 )
 from flowdesk.store.owner import ProcessIdentity, is_alive
+from flowdesk.store.recorder import interrupt_nodes
 from flowdesk.store.tables import NodeRunRecord, RunRecord
 from flowdesk.store.writer import Writer
 
@@ -46,10 +47,13 @@ class RunSummary:
     started_at: datetime | None
     finished_at: datetime | None
     params: dict[str, Any] | None = None
+    resumed_at: datetime | None = None
+    """When the latest resume started; `started_at` stays the first start."""
 
     @property
     def duration_s(self) -> float | None:
-        return seconds_between(self.started_at, self.finished_at)
+        """How long the latest execution took (the resume, if there was one)."""
+        return seconds_between(self.resumed_at or self.started_at, self.finished_at)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,7 @@ class StoredRun:
     created_at: datetime
     executions: int
     owner: ProcessIdentity | None
+    resumed_at: datetime | None = None
 
     @property
     def run_id(self) -> str:
@@ -153,6 +158,55 @@ class RunRepository:
 
         return self._writer.call(create)
 
+    def rebind_definition(
+        self, run_id: str, definition: WorkflowDefinition, keep: Collection[str]
+    ) -> None:
+        """Make `definition` the run's snapshot before a resume with the current workflow.
+
+        Node rows follow it: nodes in `keep` keep their stored result, other existing nodes
+        are reset to PENDING, new nodes are added and nodes no longer in it are dropped.
+        """
+        definition_json = dump_workflow(definition)
+        kept = frozenset(keep)
+
+        def rebind(connection: sqlite3.Connection) -> None:
+            connection.execute(
+                "UPDATE runs SET definition_json = ?, workflow = ? WHERE id = ?",
+                (definition_json, definition.name, run_id),
+            )
+            stored = {
+                node_id
+                for (node_id,) in connection.execute(
+                    "SELECT node_id FROM node_runs WHERE run_id = ?", (run_id,)
+                )
+            }
+            wanted = {node.id for node in definition.nodes}
+            connection.executemany(
+                "DELETE FROM node_runs WHERE run_id = ? AND node_id = ?",
+                [(run_id, node_id) for node_id in stored - wanted],
+            )
+            for position, node in enumerate(definition.nodes):
+                if node.id not in stored:
+                    connection.execute(
+                        "INSERT INTO node_runs (run_id, node_id, position, state, attempts) "
+                        "VALUES (?, ?, ?, ?, 0)",
+                        (run_id, node.id, position, NodeState.PENDING.value),
+                    )
+                elif node.id in kept:
+                    connection.execute(
+                        "UPDATE node_runs SET position = ? WHERE run_id = ? AND node_id = ?",
+                        (position, run_id, node.id),
+                    )
+                else:
+                    connection.execute(
+                        "UPDATE node_runs SET position = ?, state = ?, attempts = 0, "
+                        "resolved_config_json = NULL, output_json = NULL, error = NULL, "
+                        "started_at = NULL, finished_at = NULL WHERE run_id = ? AND node_id = ?",
+                        (position, NodeState.PENDING.value, run_id, node.id),
+                    )
+
+        self._writer.call(rebind)
+
     def recover_interrupted(self) -> list[str]:
         """Mark INTERRUPTED every PENDING/RUNNING run whose owning process has ended."""
         with Session(self._engine) as session:
@@ -175,6 +229,7 @@ class RunRepository:
                 )
                 if cursor.rowcount:
                     marked.append(run_id)
+            interrupt_nodes(connection, marked)
             return marked
 
         return self._writer.call(mark)
@@ -221,6 +276,7 @@ class RunRepository:
                     from_text(record.started_at),
                     from_text(record.finished_at),
                     from_json_text(record.params_json),
+                    from_text(record.resumed_at),
                 )
                 for record in session.exec(query)
             ]
@@ -258,6 +314,7 @@ class RunRepository:
             created_at=from_text(record.created_at),  # type: ignore[arg-type]
             executions=record.executions,
             owner=_owner(record),
+            resumed_at=from_text(record.resumed_at),
         )
 
     def find_by_idempotency_key(self, workflow: str, key: str) -> StoredRun | None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: the first release. 2: runs.resumed_at (database.py migrates 1 to 2 in place)."""
 APPLICATION_ID = 0x464C4F57
 """PRAGMA application_id of every FlowDesk database ("FLOW")."""
 
@@ -50,6 +51,9 @@ class RunRecord(SQLModel, table=True):
     """How many times the run was started (1 + the number of resumes)."""
     created_at: str
     started_at: str | None = None
+    """When the run first started; a resume does not move it."""
+    resumed_at: str | None = None
+    """When the latest resume started (None if never resumed)."""
     finished_at: str | None = None
 
 

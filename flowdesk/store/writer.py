@@ -102,6 +102,16 @@ class Writer:
         self._turn.append(_Job(sql, make_row, None, waiter, loop))
         await waiter
 
+    def execute_soon(self, sql: str, make_row: RowFactory) -> None:
+        """Queue a statement with this turn's rows without waiting for its commit (for marks
+        worth keeping but never worth delaying a node for). A failure is logged."""
+        loop = asyncio.get_running_loop()
+        waiter = loop.create_future()
+        waiter.add_done_callback(_log_failure)
+        if not self._turn:
+            loop.call_soon(self._flush_turn)
+        self._turn.append(_Job(sql, make_row, None, waiter, loop))
+
     def _flush_turn(self) -> None:
         batch, self._turn = self._turn, []
         if self._commit_inline(batch):
@@ -274,6 +284,11 @@ def _settle(batch: list[_Job], results: list[Any], errors: list[BaseException | 
         # A closed loop raises RuntimeError: nobody is waiting there any more.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_resolve, items)
+
+
+def _log_failure(waiter: asyncio.Future[Any]) -> None:
+    if not waiter.cancelled() and waiter.exception() is not None:
+        log.warning("could not record a mark: %s", waiter.exception())
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

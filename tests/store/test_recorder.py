@@ -201,7 +201,11 @@ def test_resume_reruns_only_what_did_not_succeed(db_path, probe, probe_registry)
     assert second.run_id == first.run_id
     assert stored.state is RunState.COMPLETED
     assert stored.executions == 2
-    assert stored.result.to_json() == second.to_json()
+    assert {n: r.to_json() for n, r in stored.result.nodes.items()} == second.to_json()["nodes"]
+    assert stored.result.finished_at == second.finished_at
+    # "Started" stays the first start; the resume's start is kept beside it.
+    assert stored.result.started_at == first.started_at
+    assert stored.resumed_at == second.started_at
     assert stored.result.nodes["a"].started_at == first.nodes["a"].started_at
 
 

@@ -1,0 +1,6 @@
+"""The run service every front-end calls: start, resume, cancel, list and load runs."""
+
+from flowdesk.runs.reuse import node_fingerprints, reusable_results
+from flowdesk.runs.service import RunHandle, RunService
+
+__all__ = ["RunHandle", "RunService", "node_fingerprints", "reusable_results"]
