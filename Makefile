@@ -1,5 +1,6 @@
 # The README's two commands: `make run` starts FlowDesk, `make test` runs lint and the test suite.
 # Each creates .venv on first use and reinstalls when pyproject.toml changes.
+# Another Python gets its own venv: `make test PYTHON=python3.13 VENV=.venv-3.13` (as .ci/run does).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

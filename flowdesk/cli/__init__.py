@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from flowdesk import __version__
+from flowdesk.logs import configure_logging
 from flowdesk.model import (
     WorkflowDefinition,
     WorkflowLoadError,
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -1,12 +1,18 @@
-"""Live progress of a run on the terminal: one line per node state change, on stderr."""
+"""Progress of a run on stderr: a live display on a terminal, one line per state change elsewhere.
+
+`progress_listener(stream)` picks the right one; the command subscribes what it yields.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 from flowdesk.engine.events import (
+    Listener,
     NodeFinished,
     NodeRetrying,
     NodeStarted,
@@ -25,6 +31,61 @@ MARKS = {
 }
 RUN_COLOURS = {RunState.COMPLETED: "32", RunState.FAILED: "31", RunState.CANCELLED: "35"}
 ERROR_PREVIEW = 160
+Paint = Callable[[str, str], str]
+"""Colours `text` with an ANSI SGR `code` (or leaves it plain)."""
+
+
+@contextmanager
+def progress_listener(stream: TextIO | None = None) -> Iterator[Listener]:
+    """The listener to subscribe to a run executed inside this block.
+
+    On an interactive terminal: a live display (rich) of finished/total nodes, the nodes
+    running now, failures as they happen and elapsed time, refreshed a few times a second
+    whatever the event rate. Anywhere else (a pipe, a file, TERM=dumb): one line per node
+    state change, as before.
+    """
+    stream = stream or sys.stderr
+    if getattr(stream, "isatty", lambda: False)():
+        from rich.console import Console  # only when a terminal will show it
+
+        console = Console(file=stream, highlight=False)
+        if console.is_interactive:
+            from flowdesk.cli.live import LiveProgress
+
+            with LiveProgress(console) as listener:
+                yield listener
+            return
+    yield ProgressPrinter(stream)
+
+
+def ansi(text: str, code: str) -> str:
+    return f"\033[{code}m{text}\033[0m"
+
+
+def header_line(event: RunStarted) -> str:
+    reused = f", {len(event.resumed_node_ids)} reused" if event.resumed_node_ids else ""
+    return f"run {event.run_id} '{event.workflow}': {len(event.node_ids)} nodes{reused}"
+
+
+def finished_line(event: NodeFinished, width: int, paint: Paint) -> str:
+    """`  ✓ node_id   SUCCEEDED  0.12 s` (with the error, shortened, when the node failed)."""
+    mark, code = MARKS.get(event.state, ("?", "0"))
+    result = event.result
+    detail = ""
+    if result.reused:
+        detail = "  (reused from an earlier attempt of this run)"
+    elif result.duration_s is not None and event.state is not NodeState.SKIPPED:
+        detail = f"  {result.duration_s:.2f} s"
+    if event.error and event.state is not NodeState.SUCCEEDED:
+        detail += f"  {_short(event.error)}"
+    return (
+        f"  {paint(mark, code)} {event.node_id:<{width}} {paint(event.state.value, code)}{detail}"
+    )
+
+
+def id_width(event: RunStarted) -> int:
+    """Node ids are padded to the longest, so the states line up."""
+    return max((len(n) for n in event.node_ids), default=8)
 
 
 class ProgressPrinter:
@@ -36,7 +97,7 @@ class ProgressPrinter:
         self.width = 12
 
     def _paint(self, text: str, code: str) -> str:
-        return f"\033[{code}m{text}\033[0m" if self.colour else text
+        return ansi(text, code) if self.colour else text
 
     def _line(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
@@ -44,11 +105,8 @@ class ProgressPrinter:
     def __call__(self, event: RunEvent) -> None:
         match event:
             case RunStarted():
-                self.width = max((len(n) for n in event.node_ids), default=8)
-                reused = f", {len(event.resumed_node_ids)} reused" if event.resumed_node_ids else ""
-                self._line(
-                    f"run {event.run_id} '{event.workflow}': {len(event.node_ids)} nodes{reused}"
-                )
+                self.width = id_width(event)
+                self._line(header_line(event))
             case NodeStarted():
                 attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
                 self._line(
@@ -60,24 +118,12 @@ class ProgressPrinter:
                     f"{event.delay_s:.2f} s after attempt {event.attempt}: {_short(event.error)}"
                 )
             case NodeFinished():
-                mark, code = MARKS.get(event.state, ("?", "0"))
-                result = event.result
-                detail = ""
-                if result.reused:
-                    detail = "  (reused from an earlier attempt of this run)"
-                elif result.duration_s is not None and event.state is not NodeState.SKIPPED:
-                    detail = f"  {result.duration_s:.2f} s"
-                if event.error and event.state is not NodeState.SUCCEEDED:
-                    detail += f"  {_short(event.error)}"
-                self._line(
-                    f"  {self._paint(mark, code)} {event.node_id:<{self.width}} "
-                    f"{self._paint(event.state.value, code)}{detail}"
-                )
+                self._line(finished_line(event, self.width, self._paint))
             case RunFinished():
                 self._line(summary(event.result, self._paint))
 
 
-def summary(result: RunResult, paint=lambda text, code: text) -> str:
+def summary(result: RunResult, paint: Paint = lambda text, code: text) -> str:
     counts = ", ".join(
         f"{result.count(state)} {state.value.lower()}" for state in NodeState if result.count(state)
     )

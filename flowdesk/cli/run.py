@@ -23,13 +23,16 @@ from flowdesk.cli import (
     default_registry,
     read_workflow,
 )
-from flowdesk.cli.progress import ProgressPrinter
+from flowdesk.cli.progress import progress_listener
+from flowdesk.engine.events import Listener
+from flowdesk.engine.plan import InvalidWorkflowError
 from flowdesk.engine.results import RunResult
-from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY, InvalidWorkflowError, WorkflowRun
+from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY
 from flowdesk.engine.states import RunState
 
 if TYPE_CHECKING:
-    from flowdesk.store import Store, StoredRun
+    from flowdesk.runs import RunHandle, RunService
+    from flowdesk.store import StoredRun
 
 
 def register(commands: Any) -> None:
@@ -58,25 +61,33 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def open_store(db: str | None, *, create: bool = True) -> Iterator[Store]:
-    """The store for --db/FLOWDESK_DB/the default file; every StoreError becomes a CliError.
+def open_service(
+    db: str | None, *, create: bool = True, max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+) -> Iterator[RunService]:
+    """The run service for --db/FLOWDESK_DB/the default file; every StoreError is a CliError.
 
     With create=False a file the user named (--db, FLOWDESK_DB) must exist already, so that a
     mistyped path is an error rather than an empty history; the default file is always created.
     """
-    from flowdesk.store import Store, StoreError, resolve_db_location  # SQLAlchemy: ~0.2 s
+    from flowdesk.runs import RunService  # SQLAlchemy: ~0.2 s
+    from flowdesk.store import StoreError, resolve_db_location
 
     location = resolve_db_location(db)
+    service = RunService(
+        default_registry(),
+        location.path,
+        create=create or not location.explicit,
+        max_concurrency=max_concurrency,
+    )
     try:
-        store = Store.open(location.path, create=create or not location.explicit)
-    except StoreError as exc:
-        raise CliError(str(exc)) from None
-    try:
-        yield store
+        yield service
     except StoreError as exc:
         raise CliError(str(exc)) from None
     finally:
-        store.close()
+        try:
+            service.close()
+        except StoreError as exc:
+            raise CliError(str(exc)) from None
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
@@ -130,31 +141,20 @@ def read_params(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from flowdesk.store import StoredRun
+
     definition = read_workflow(args.file)
     params = read_params(args)
     key = args.idempotency_key
-    with open_store(args.db) as store:
-        if key is not None:
-            existing = store.runs.find_by_idempotency_key(definition.name, key)
-            if existing is not None:
-                return report_existing(existing, key, params, as_json=args.json)
+    with open_service(args.db, max_concurrency=args.max_concurrency) as service:
         try:
-            run = WorkflowRun(
-                definition,
-                default_registry(),
-                params,
-                max_concurrency=args.max_concurrency,
-                recorder=store.recorder(),
-            )
+            started = service.start(definition, params, idempotency_key=key)
         except InvalidWorkflowError as exc:
             lines = [f"{args.file}: {problem}" for problem in exc.problems]
             raise CliError("\n".join(lines), prefixed=False) from None
-        run_id, created = store.runs.create_run(
-            definition, params, idempotency_key=key, run_id=run.id
-        )
-        if not created:  # another process took the key between our check and our insert
-            return report_existing(store.runs.load(run_id), key, params, as_json=args.json)
-        return execute_and_report(run, as_json=args.json)
+        if isinstance(started, StoredRun):
+            return report_existing(started, key, params, as_json=args.json)
+        return execute_and_report(service, started, as_json=args.json)
 
 
 def report_existing(
@@ -172,23 +172,42 @@ def report_existing(
     return exit_code(stored.result)
 
 
-def execute_and_report(run: WorkflowRun, *, as_json: bool) -> int:
-    """Run to the end on a fresh event loop; Ctrl+C cancels the run cleanly (exit 1)."""
-    if not as_json or sys.stderr.isatty():
-        run.subscribe(ProgressPrinter())
-    result = asyncio.run(_execute_cancellable(run))
+def execute_and_report(service: RunService, handle: RunHandle, *, as_json: bool) -> int:
+    """Run to the end on a fresh event loop; Ctrl+C cancels the run cleanly (exit 1).
+
+    A resumed run is reported as stored, so `runs resume --json` prints what `runs show
+    --json` prints (its first start, not this execution's)."""
+    with progress_display(enabled=not as_json or sys.stderr.isatty()) as listener:
+        if listener is not None:
+            handle.subscribe(listener)
+        result = asyncio.run(_execute_cancellable(handle))
+    if handle.resumed:
+        result = service.load(handle.run_id).result
     report(result, as_json=as_json)
+    if result.state.resumable:
+        print(f"resume with: flowdesk runs resume {result.run_id}", file=sys.stderr)
     return exit_code(result)
 
 
-async def _execute_cancellable(run: WorkflowRun) -> RunResult:
+@contextmanager
+def progress_display(*, enabled: bool) -> Iterator[Listener | None]:
+    """The progress on stderr (live on a terminal, a line per change otherwise), or None when
+    --json output goes to a pipe."""
+    if not enabled:
+        yield None
+        return
+    with progress_listener(sys.stderr) as listener:
+        yield listener
+
+
+async def _execute_cancellable(handle: RunHandle) -> RunResult:
     loop = asyncio.get_running_loop()
     try:
-        loop.add_signal_handler(signal.SIGINT, run.cancel)
-        loop.add_signal_handler(signal.SIGTERM, run.cancel)
+        loop.add_signal_handler(signal.SIGINT, handle.cancel)
+        loop.add_signal_handler(signal.SIGTERM, handle.cancel)
     except (NotImplementedError, RuntimeError):  # pragma: no cover - not on Windows
         pass
-    return await run.execute()
+    return await handle.execute()
 
 
 def report(result: RunResult, *, as_json: bool) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from flowdesk.engine.clock import RunClock
 from flowdesk.engine.context import HandlerError, NodeContext, RunResources
 from flowdesk.engine.registry import HandlerSpec
 from flowdesk.model import NodeSpec, TemplateError, referenced_names
@@ -56,10 +57,10 @@ class NodePlan:
     def max_attempts(self) -> int:
         return self.spec.retry.max_attempts if self.spec.retry else 1
 
-    def backoff_delay(self, failed_attempt: int) -> float:
+    def backoff_delay(self, failed_attempt: int, rng: random.Random) -> float:
         """Exponential backoff with jitter: base * 2^(n-1), scaled by a random 0.5-1.5."""
         base = self.spec.retry.backoff_s if self.spec.retry else 0.0
-        return base * 2 ** (failed_attempt - 1) * random.uniform(0.5, 1.5)
+        return base * 2 ** (failed_attempt - 1) * rng.uniform(0.5, 1.5)
 
 
 def resolve_config(
@@ -93,8 +94,12 @@ async def call_with_retries(
     make_context: Callable[[int], NodeContext],
     on_attempt: Callable[[int], None],
     on_retry: Callable[[int, str, float], None],
+    clock: RunClock | None = None,
 ) -> tuple[Any, int]:
-    """The handler's output and the number of attempts it took; raises NodeFailure."""
+    """The handler's output and the number of attempts it took; raises NodeFailure.
+
+    Backoff waits and their jitter come from `clock` (the run's; a real one when None).
+    """
     attempt = 0
     while True:
         attempt += 1
@@ -108,9 +113,10 @@ async def call_with_retries(
                 raise NodeFailure(
                     _with_attempts(str(failure), attempt), retryable=failure.retryable
                 ) from None
-            delay = plan.backoff_delay(attempt)
+            clock = clock or RunClock()
+            delay = plan.backoff_delay(attempt, clock.random)
             on_retry(attempt, str(failure), delay)
-            await asyncio.sleep(delay)
+            await clock.sleep(delay)
 
 
 def _with_attempts(message: str, attempts: int) -> str:

@@ -1,8 +1,9 @@
 """The scheduler: start every node the moment its dependencies have succeeded.
 
-Readiness comes from graphlib's prepare/get_ready/done protocol, driven by
-node completions (no polling). Ready nodes wait in a queue only when the run
-already has `max_concurrency` nodes in flight.
+Readiness is a count of unfinished dependencies per node, copied from the
+compiled workflow and counted down as nodes succeed (no polling, no graph
+walk per run). Ready nodes wait in a queue only when the run already has
+`max_concurrency` nodes in flight.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from graphlib import TopologicalSorter
 from typing import Any
 
 import httpx
 
+from flowdesk.engine.clock import RunClock
 from flowdesk.engine.context import RunResources
 from flowdesk.engine.events import (
     EventStream,
@@ -31,28 +32,22 @@ from flowdesk.engine.events import (
 )
 from flowdesk.engine.execution import (
     NodeFailure,
-    NodePlan,
     build_context,
     call_with_retries,
     resolve_config,
 )
+from flowdesk.engine.plan import CompiledWorkflow, InvalidWorkflowError, compile_workflow
 from flowdesk.engine.recorder import NullRecorder, RunRecorder
 from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.engine.results import NodeResult, RunResult
 from flowdesk.engine.states import NodeState, RunState
-from flowdesk.model import Problem, WorkflowDefinition, errors_only, validate_workflow
-from flowdesk.model.graph import descendants
+from flowdesk.model import WorkflowDefinition
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_CONCURRENCY = 32
 
 
-class InvalidWorkflowError(ValueError):
-    """The definition has validation errors; nothing ran."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(str(p) for p in problems))
-        self.problems = problems
+__all__ = ["DEFAULT_MAX_CONCURRENCY", "InvalidWorkflowError", "WorkflowRun", "run_workflow"]
 
 
 def now() -> datetime:
@@ -68,8 +63,8 @@ class WorkflowRun:
 
     def __init__(
         self,
-        definition: WorkflowDefinition,
-        registry: HandlerRegistry,
+        workflow: WorkflowDefinition | CompiledWorkflow,
+        registry: HandlerRegistry | None = None,
         params: Mapping[str, Any] | None = None,
         *,
         run_id: str | None = None,
@@ -77,24 +72,25 @@ class WorkflowRun:
         recorder: RunRecorder | None = None,
         previous: Mapping[str, NodeResult] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: RunClock | None = None,
     ) -> None:
-        problems = errors_only(validate_workflow(definition, registry.config_models()))
-        if problems:
-            raise InvalidWorkflowError(problems)
+        if not isinstance(workflow, CompiledWorkflow):
+            workflow = compile_workflow(workflow, registry or HandlerRegistry.default())
         if params is not None and not isinstance(params, Mapping):
             raise ValueError(f"params must be a JSON object, not {type(params).__name__}")
         if max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1")
-        self.definition = definition
+        self.compiled = workflow
+        self.definition = workflow.definition
         self.id = run_id or uuid.uuid4().hex
         self.events = EventStream()
         self._recorder: RunRecorder = recorder or NullRecorder()
         self._max_concurrency = max_concurrency
         self._resources = RunResources(transport)
-        self._plans = {
-            node.id: NodePlan.build(node, registry.get(node.handler)) for node in definition.nodes
-        }
-        self._dependencies = definition.dependency_map()
+        self._clock = clock or RunClock()
+        self._plans = workflow.plans
+        self._children = workflow.children
+        self._waiting_on = dict(workflow.waiting_on)
         self._nodes = {node_id: NodeResult(node_id) for node_id in self._plans}
         self._outputs: dict[str, Any] = {}
         for node_id, earlier in (previous or {}).items():
@@ -103,13 +99,12 @@ class WorkflowRun:
                 self._outputs[node_id] = earlier.output
         self.result = RunResult(
             run_id=self.id,
-            workflow=definition.name,
+            workflow=workflow.name,
             state=RunState.PENDING,
             params=dict(params or {}),
             nodes=self._nodes,
-            output_node_ids=[n.id for n in definition.nodes if n.handler == "output"],
+            output_node_ids=list(workflow.output_node_ids),
         )
-        self._sorter: TopologicalSorter[str] = TopologicalSorter(self._dependencies)
         self._queue: deque[str] = deque()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._in_handler: set[str] = set()
@@ -151,7 +146,7 @@ class WorkflowRun:
         self.result.started_at = now()
         try:
             await self._recorder.run_started(self.result)
-            if any(plan.handler.needs_http for plan in self._plans.values()):
+            if self.compiled.needs_http:
                 await self._resources.open_http()
             reused = tuple(nid for nid, r in self._nodes.items() if r.reused)
             self.events.emit(
@@ -171,8 +166,7 @@ class WorkflowRun:
             if self._cancel_requested:
                 self._all_done.set_result(None)
             else:
-                self._sorter.prepare()
-                self._release(self._sorter.get_ready())
+                self._release([n for n, count in self._waiting_on.items() if count == 0])
                 self._maybe_done()
             try:
                 await asyncio.shield(self._all_done)
@@ -187,16 +181,23 @@ class WorkflowRun:
 
     # -- scheduling ---------------------------------------------------------------------------
 
-    def _release(self, ready: tuple[str, ...]) -> None:
+    def _release(self, ready: list[str]) -> None:
         """Queue newly ready nodes; nodes reused from an earlier execution complete at once."""
         while ready:
             reused = [node_id for node_id in ready if self._nodes[node_id].reused]
             self._queue.extend(node_id for node_id in ready if not self._nodes[node_id].reused)
-            if not reused:
-                break
-            self._sorter.done(*reused)
-            ready = self._sorter.get_ready()
+            ready = [child for node_id in reused for child in self._succeeded(node_id)]
         self._pump()
+
+    def _succeeded(self, node_id: str) -> list[str]:
+        """Count `node_id` off its children's dependencies; the children now ready."""
+        ready = []
+        waiting_on = self._waiting_on
+        for child in self._children[node_id]:
+            waiting_on[child] -= 1
+            if waiting_on[child] == 0:
+                ready.append(child)
+        return ready
 
     def _pump(self) -> None:
         loop = asyncio.get_running_loop()
@@ -214,6 +215,7 @@ class WorkflowRun:
         result = self._nodes[node_id]
         result.state = NodeState.RUNNING
         result.started_at = now()
+        self._recorder.node_started(self.id, result)
         state, output, error = NodeState.FAILED, None, None
         self._in_handler.add(node_id)
         try:
@@ -228,6 +230,7 @@ class WorkflowRun:
                 lambda attempt, message, delay: self.events.emit(
                     NodeRetrying(self.id, node_id, attempt, message, delay, now())
                 ),
+                self._clock,
             )
             state = NodeState.SUCCEEDED
         except NodeFailure as failure:
@@ -251,8 +254,7 @@ class WorkflowRun:
         if state is NodeState.SUCCEEDED:
             self._outputs[node_id] = output
             if not self._cancel_requested:
-                self._sorter.done(node_id)
-                self._release(self._sorter.get_ready())
+                self._release(self._succeeded(node_id))
         else:
             self._skip_descendants(node_id)
             self._pump()
@@ -271,7 +273,7 @@ class WorkflowRun:
         self.events.emit(NodeFinished(self.id, result.node_id, state, result))
 
     def _skip_descendants(self, node_id: str) -> None:
-        for child in sorted(descendants(self._dependencies, node_id)):
+        for child in self.compiled.descendants(node_id):
             child_result = self._nodes[child]
             if child_result.state is NodeState.PENDING:
                 self._finish_node(

@@ -58,8 +58,9 @@ def main(file: str | None = None) -> int:
     """Open the editor (optionally with `file`) and run until its window closes."""
     from flowdesk.gui.controller import EditorController
     from flowdesk.gui.main_window import MainWindow
+    from flowdesk.logs import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging()  # `flowdesk gui` has done it already; a direct call needs it too
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("FlowDesk")
     app.setOrganizationName("FlowDesk")

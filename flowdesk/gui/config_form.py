@@ -2,7 +2,8 @@
 
 A value is written to the document only when it parses and passes the
 handler's config model; otherwise the field turns red with the reason and
-the document keeps its previous value.
+the document keeps its previous value. `commit_pending` applies what is still
+being typed, so a run or a save never uses an older value than the one shown.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
 from flowdesk.gui.schema_fields import UNSET, FieldEditor, FieldSchema, field_schemas
+from flowdesk.gui.text_fit import elide_long_words
 from flowdesk.model import NodeSpec, RetryPolicy
 from flowdesk.model.validation import check_config
 
@@ -95,6 +97,7 @@ class ConfigForm(QScrollArea):
         self.id_edit.setObjectName("node_id")
         self.id_message = QLabel()
         self.id_message.setStyleSheet(theme.ERROR_TEXT_STYLE)
+        self.id_message.setWordWrap(True)  # a long reason must not widen the panel
         self.id_message.hide()
         self.id_edit.editingFinished.connect(self._commit_id)
         form.addRow("Node id", self.id_edit)
@@ -156,14 +159,24 @@ class ConfigForm(QScrollArea):
         form.addRow(label, editor.widget)
         form.addRow("", editor.message_label)
 
+    @staticmethod
+    def _keeps_text(editor: FieldEditor) -> bool:
+        """Never overwrite what the user is typing, nor an edit that was refused (still red)."""
+        return editor.widget.hasFocus() or (editor.error is not None and editor.is_pending())
+
     def _load_values(self, spec: NodeSpec) -> None:
-        for name, editor in self.fields.items():
-            if not editor.widget.hasFocus():  # never overwrite what the user is typing
-                editor.set_value(spec.config.get(name, UNSET))
         retry = spec.retry
-        self.max_attempts.set_value(retry.max_attempts if retry else UNSET)
-        self.backoff_s.set_value(retry.backoff_s if retry else UNSET)
-        self.timeout_s.set_value(spec.timeout_s if spec.timeout_s is not None else UNSET)
+        values = {
+            **{
+                name: (editor, spec.config.get(name, UNSET)) for name, editor in self.fields.items()
+            },
+            "max_attempts": (self.max_attempts, retry.max_attempts if retry else UNSET),
+            "backoff_s": (self.backoff_s, retry.backoff_s if retry else UNSET),
+            "timeout_s": (self.timeout_s, spec.timeout_s if spec.timeout_s is not None else UNSET),
+        }
+        for editor, value in values.values():
+            if not self._keeps_text(editor):
+                editor.set_value(value)
         self.id_edit.setText(spec.id)
         self._set_id_error(None)
         self.form_message.hide()
@@ -176,6 +189,39 @@ class ConfigForm(QScrollArea):
             self._show_empty()
         elif self.node_id in diff.changed or self.node_id in diff.renamed.values():
             self._load_values(self.document.definition.node(self.node_id))
+
+    # --- pending edits ---
+
+    def commit_pending(self) -> bool:
+        """Apply every edit still being typed: F5 or Ctrl+S leave the focus in its field.
+
+        False when one cannot be applied; it stays red with its reason (see
+        `pending_error`) and the caller must not go on with its run or save.
+        """
+        if self.node_id is None or not self.document.has_node(self.node_id):
+            return True
+        if self.id_edit.text().strip() != self.node_id:
+            self._commit_id()
+        for editor in self._editors():
+            if editor.is_pending():
+                editor.committed.emit(editor.field.name)
+        return self.pending_error() is None
+
+    def pending_error(self) -> tuple[QWidget, str] | None:
+        """The first edit shown here that is not in the document: its widget and why not."""
+        if self.node_id is None or not self.document.has_node(self.node_id):
+            return None
+        where = f"node '{self.node_id}'"
+        if self.id_edit.text().strip() != self.node_id:
+            reason = self.id_message.text() or "not applied"
+            return self.id_edit, f"{where}, new id '{self.id_edit.text().strip()}': {reason}"
+        for editor in self._editors():
+            if editor.is_pending():
+                return (
+                    editor.widget,
+                    f"{where}, {editor.field.name}: {editor.error or 'not applied'}",
+                )
+        return None
 
     # --- committing ---
 
@@ -197,6 +243,7 @@ class ConfigForm(QScrollArea):
             config[name] = value
         if config == spec.config:
             editor.set_error(None)
+            editor.mark_committed()
             return
         model = self.registry.get(spec.handler).config_model
         problems = check_config(spec.model_copy(update={"config": config}), model)
@@ -208,6 +255,11 @@ class ConfigForm(QScrollArea):
         editor.set_error(None)
         self.form_message.hide()
         self.edits.edit_config(self.node_id, config)
+        applied = self.document.has_node(self.node_id) and (
+            self.document.definition.node(self.node_id).config == config
+        )
+        if applied:  # an edit refused (a run is active) stays pending
+            editor.mark_committed()
 
     def _commit_retry(self, _name: str = "") -> None:
         if self.node_id is None:
@@ -233,6 +285,9 @@ class ConfigForm(QScrollArea):
                 return
         if retry != self.document.definition.node(self.node_id).retry:
             self.edits.edit_retry(self.node_id, retry)
+        if retry == self.document.definition.node(self.node_id).retry:
+            self.max_attempts.mark_committed()
+            self.backoff_s.mark_committed()
 
     def _commit_timeout(self, _name: str = "") -> None:
         if self.node_id is None:
@@ -250,6 +305,8 @@ class ConfigForm(QScrollArea):
         timeout = None if value is UNSET else float(value)
         if timeout != self.document.definition.node(self.node_id).timeout_s:
             self.edits.edit_timeout(self.node_id, timeout)
+        if timeout == self.document.definition.node(self.node_id).timeout_s:
+            self.timeout_s.mark_committed()
 
     def _commit_id(self) -> None:
         if self.node_id is None:
@@ -262,5 +319,6 @@ class ConfigForm(QScrollArea):
 
     def _set_id_error(self, message: str | None) -> None:
         self.id_edit.setStyleSheet(theme.INVALID_FIELD_STYLE if message else "")
-        self.id_message.setText(message or "")
+        self.id_message.setText(elide_long_words(message or ""))  # a long id must not widen us
+        self.id_message.setToolTip(message or "")
         self.id_message.setVisible(bool(message))

@@ -6,21 +6,22 @@ draws. Refused edits (a cycle, a bad id) are reported through `message`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QMimeData
 from PySide6.QtGui import QGuiApplication
 
 from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.gui import edits
 from flowdesk.gui.canvas import CanvasView, Pair
+from flowdesk.gui.clipboard import NODES_MIME, PasteRefused, nodes_mime, read_clipboard
 from flowdesk.gui.commands import push_edit
 from flowdesk.gui.document import WorkflowDocument
+from flowdesk.gui.placement import clear_offset
 from flowdesk.model import NodeSpec, RetryPolicy, WorkflowDefinition
 
-CLIPBOARD_MIME = "application/x-flowdesk-nodes"
+# Edits a run does not care about: allowed while a run holds the structure locked.
+UNLOCKED_EDITS = frozenset({"move", "edit description"})
 
 
 class EditorController:
@@ -47,7 +48,7 @@ class EditorController:
     def _push(
         self, text: str, after: WorkflowDefinition, renamed: dict[str, str] | None = None
     ) -> None:
-        if self.locked and text != "move":  # moving a node changes only the layout
+        if self.locked and text not in UNLOCKED_EDITS:
             self.message(f"{self.locked}: “{text}” was not applied")
             return
         push_edit(self.document, text, after, renamed=renamed)
@@ -120,6 +121,8 @@ class EditorController:
     def rename(self, node_id: str, new_id: str) -> str | None:
         if new_id == node_id:
             return None
+        if self.locked:  # an error, so the canvas puts the title it already changed back
+            return f"{self.locked}: “rename {node_id} to {new_id}” was not applied"
         try:
             after = edits.rename_node(self.definition, node_id, new_id)
         except edits.EditRefused as exc:
@@ -131,6 +134,14 @@ class EditorController:
         name = name.strip()
         if name and name != self.definition.name:
             self._push("rename workflow", self.definition.model_copy(update={"name": name}))
+
+    def set_description(self, text: str) -> None:
+        """The workflow's description (its instructions); empty text removes it from the file."""
+        description = text.rstrip() or None
+        if description != self.definition.description:
+            self._push(
+                "edit description", self.definition.model_copy(update={"description": description})
+            )
 
     # --- menu actions ---
 
@@ -151,14 +162,7 @@ class EditorController:
         ids = self._selected_in_order()
         if not ids:
             return False
-        payload = {
-            "nodes": [self.definition.node(i).model_dump(mode="json") for i in ids],
-            "layout": {i: edits.position_of(self.definition, i) for i in ids},
-        }
-        mime = QMimeData()
-        mime.setData(CLIPBOARD_MIME, json.dumps(payload).encode())
-        mime.setText(json.dumps(payload["nodes"], indent=2))
-        QGuiApplication.clipboard().setMimeData(mime)
+        QGuiApplication.clipboard().setMimeData(nodes_mime(self.definition, ids))
         return True
 
     @staticmethod
@@ -169,19 +173,16 @@ class EditorController:
             return
         clipboard = QGuiApplication.clipboard()
         mime = clipboard.mimeData()
-        if mime is not None and mime.hasFormat(CLIPBOARD_MIME):
+        if mime is not None and mime.hasFormat(NODES_MIME):
             clipboard.clear()
 
     def paste(self) -> list[str]:
-        mime = QGuiApplication.clipboard().mimeData()
-        if mime is None or not mime.hasFormat(CLIPBOARD_MIME):
-            return []
+        """Paste copied nodes, or workflow JSON text (a document or a list of nodes); when
+        there is nothing to paste the status bar says why."""
         try:
-            payload = json.loads(bytes(mime.data(CLIPBOARD_MIME).data()).decode())
-            specs = [NodeSpec.model_validate(node) for node in payload["nodes"]]
-            layout = {k: tuple(v) for k, v in payload.get("layout", {}).items() if v}
-        except (ValueError, KeyError, TypeError):
-            self.message("the clipboard does not hold FlowDesk nodes")
+            specs, layout = read_clipboard(QGuiApplication.clipboard().mimeData())
+        except PasteRefused as exc:
+            self.message(f"Nothing pasted: {exc}")
             return []
         return self._add_copies(specs, layout, "paste")
 
@@ -194,7 +195,11 @@ class EditorController:
     def _add_copies(self, specs: list[NodeSpec], layout: dict[str, Any], label: str) -> list[str]:
         if not specs:
             return []
-        after, new_ids = edits.paste_nodes(self.definition, specs, layout)
+        offset = clear_offset(
+            (self.definition.layout or {}).values(),
+            (layout.get(spec.id, (0.0, 0.0)) for spec in specs),
+        )
+        after, new_ids = edits.paste_nodes(self.definition, specs, layout, offset)
         self._push(f"{label} {', '.join(new_ids)}", after)
         self.canvas.select(new_ids)
         return new_ids

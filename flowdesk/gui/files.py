@@ -21,14 +21,35 @@ UnsavedAnswer = Literal["save", "discard", "cancel"]
 
 
 class Dialogs:
-    """The real, modal dialogs. Tests replace this with a scripted fake."""
+    """The real, modal dialogs. Tests replace this with a scripted fake.
+
+    File dialogs open in the folder last used by any of them, kept in `settings`.
+    """
+
+    LAST_FOLDER_KEY = "lastFolder"
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        self.settings = settings
+
+    def last_folder(self) -> str:
+        """The folder of the last file chosen, or "" (Qt's default) when none or it is gone."""
+        folder = str(self.settings.value(self.LAST_FOLDER_KEY, "") or "") if self.settings else ""
+        return folder if folder and Path(folder).is_dir() else ""
+
+    def _remember_folder(self, path: str) -> None:
+        if path and self.settings is not None:
+            self.settings.setValue(self.LAST_FOLDER_KEY, str(Path(path).resolve().parent))
 
     def open_path(self, parent: QWidget, title: str) -> str | None:
-        path, _ = QFileDialog.getOpenFileName(parent, title, "", JSON_FILTER)
+        path, _ = QFileDialog.getOpenFileName(parent, title, self.last_folder(), JSON_FILTER)
+        self._remember_folder(path)
         return path or None
 
     def save_path(self, parent: QWidget, title: str, suggested: str) -> str | None:
-        path, _ = QFileDialog.getSaveFileName(parent, title, suggested, JSON_FILTER)
+        folder = self.last_folder()
+        start = str(Path(folder) / suggested) if folder else suggested
+        path, _ = QFileDialog.getSaveFileName(parent, title, start, JSON_FILTER)
+        self._remember_folder(path)
         return path or None
 
     def ask_unsaved(self, parent: QWidget, name: str) -> UnsavedAnswer:

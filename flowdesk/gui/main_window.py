@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QCursor, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QStatusBar, QWidget
 
 from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.gui.canvas import CanvasView
@@ -26,13 +26,17 @@ from flowdesk.gui.files import (
     read_workflow,
 )
 from flowdesk.gui.library import WorkflowLibrary
+from flowdesk.gui.locked_actions import UndoAction, explain_when_off
 from flowdesk.gui.palette import HandlerSearch, PaletteWidget
 from flowdesk.gui.problems import LiveValidator, ProblemsList, problems_by_node
 from flowdesk.gui.run_commands import RunCommands
+from flowdesk.gui.workflow_panel import WorkflowPanel
 from flowdesk.model import WorkflowDefinition, WorkflowLoadError, errors_only, save_workflow
-from flowdesk.store import StoreError
+from flowdesk.runs import RunService
+from flowdesk.store import StoreError, resolve_db_location
 
 APP_NAME = "FlowDesk"
+LOCK_REASON = "A run is active"
 
 
 class MainWindow(QMainWindow):
@@ -43,13 +47,19 @@ class MainWindow(QMainWindow):
         registry: HandlerRegistry | None = None,
         dialogs: Dialogs | None = None,
         settings: QSettings | None = None,
-        library: WorkflowLibrary | None = None,
+        service: RunService | None = None,
     ) -> None:
         super().__init__()
         self.registry = registry or HandlerRegistry.default()
-        self.dialogs = dialogs or Dialogs()
-        self.recent = RecentFiles(settings or QSettings(APP_NAME, APP_NAME))
-        self.library = library or WorkflowLibrary()
+        settings = settings or QSettings(APP_NAME, APP_NAME)
+        self.dialogs = dialogs or Dialogs(settings)
+        self.recent = RecentFiles(settings)
+        self.setStatusBar(QStatusBar(self))  # always there, not only after a first message
+        # One run service per window: it opens the store once, off this thread, now.
+        self._owns_service = service is None
+        self.service = service or RunService(self.registry, resolve_db_location().path)
+        self.service.open_in_background()
+        self.library = WorkflowLibrary(self.service)
         self.demo = DemoService()
         self.document = WorkflowDocument(self)
         self.canvas = CanvasView(self.document, self.registry)
@@ -61,9 +71,21 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.canvas.graph.widget)
         self._build_docks()
         self._build_actions()
-        self.runs = RunCommands(self)
+        self.runs = RunCommands(
+            self,
+            document=self.document,
+            canvas=self.canvas,
+            validator=self.validator,
+            service=self.service,
+            dialogs=self.dialogs,
+            settings=self.recent.settings,
+            message=self.show_message,
+            commit_pending=self.commit_pending_edits,
+        )
         self.runs_dock.setWidget(self.runs.panel)
         self._build_menus()
+        for action in [*self.structural_actions(), self.act_undo, self.act_redo]:
+            explain_when_off(action, lambda: self.controller.locked, self.show_message)
         self._wire_signals()
         self.new_workflow(ask=False)
         if self.registry.load_errors:  # a broken plugin is reported, never fatal
@@ -85,6 +107,12 @@ class MainWindow(QMainWindow):
             "Problems", self.problems, Qt.DockWidgetArea.BottomDockWidgetArea
         )
         self.runs_dock = self._dock("Runs", QWidget(), Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.workflow_panel = WorkflowPanel(self.document, self.controller.set_description)
+        self.workflow_dock = self._dock(
+            "Workflow", self.workflow_panel, Qt.DockWidgetArea.RightDockWidgetArea
+        )
+        self.splitDockWidget(self.workflow_dock, self.config_dock, Qt.Orientation.Vertical)
+        self.resizeDocks([self.workflow_dock], [130], Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.problems_dock, self.runs_dock)
         self.problems_dock.raise_()
         self.resizeDocks(
@@ -132,9 +160,10 @@ class MainWindow(QMainWindow):
         self.act_import = self._action("&Import seed JSON…", self.import_dialog)
         self.act_export = self._action("&Export seed JSON…", self.export_dialog)
         self.act_quit = self._action("&Quit", self.close, key.Quit)
-        self.act_undo = self.document.undo_stack.createUndoAction(self, "&Undo")
+        stack, locked = self.document.undo_stack, lambda: self.controller.locked
+        self.act_undo = UndoAction(stack, self, redo=False, locked=locked)
         self.act_undo.setShortcuts([QKeySequence(key.Undo)])
-        self.act_redo = self.document.undo_stack.createRedoAction(self, "&Redo")
+        self.act_redo = UndoAction(stack, self, redo=True, locked=locked)
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         self.addActions([self.act_undo, self.act_redo])
         self.act_copy = self._canvas_action("&Copy", self.controller.copy_selected, "Ctrl+C")
@@ -170,7 +199,13 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
         run_menu = bar.addMenu("&Run")
         run_menu.addActions(
-            [self.runs.act_run, self.runs.act_cancel, self.runs.act_resume, self.runs.act_rerun]
+            [
+                self.runs.act_run,
+                self.runs.act_cancel,
+                self.runs.act_resume,
+                self.runs.act_resume_current,
+                self.runs.act_rerun,
+            ]
         )
         run_menu.addSeparator()
         self.act_demo = run_menu.addAction(f"Demo service on port {self.demo.port}")
@@ -178,7 +213,13 @@ class MainWindow(QMainWindow):
         self.act_demo.toggled.connect(self.set_demo_service)
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_fit, self.act_layout, self.act_search])
-        for dock in (self.palette_dock, self.config_dock, self.problems_dock, self.runs_dock):
+        for dock in (
+            self.palette_dock,
+            self.workflow_dock,
+            self.config_dock,
+            self.problems_dock,
+            self.runs_dock,
+        ):
             view_menu.addAction(dock.toggleViewAction())
         toolbar = self.addToolBar("Workflow")
         toolbar.setObjectName("workflow_toolbar")
@@ -212,12 +253,55 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(
             lambda diff: self.runs.document_replaced() if diff.reset else None
         )
+        self.runs.locked.connect(self._set_locked)
+        self.runs.run_started.connect(lambda _run_id: self.runs_dock.raise_())
+        self.runs.problems_block_run.connect(self.problems_dock.raise_)
+        self.runs.close_allowed.connect(self.close)
         self.canvas.selection_changed.connect(self._on_selection)
         self.validator.problems_changed.connect(self._on_problems)
         self.problems.node_activated.connect(self.select_node)
-        self.name_edit.editingFinished.connect(
-            lambda: self.controller.rename_workflow(self.name_edit.text())
+        self.name_edit.editingFinished.connect(self._commit_name)
+        self.document.changed.connect(
+            lambda diff: self._show_instructions() if diff.reset else None
         )
+
+    # --- pending edits ---
+
+    def commit_pending_edits(self, purpose: str = "run") -> bool:
+        """Apply every edit still being typed (name, description, Node panel) before a run,
+        save, export or close: F5 and Ctrl+S leave the focus in the field, so without this
+        they would use the document as it was before the last keystrokes.
+
+        False when an edit cannot be applied: nothing must go on; its field is shown and
+        the status bar says why.
+        """
+        self._commit_name()
+        self.workflow_panel.commit_pending()
+        if self.config_form.commit_pending():
+            return True
+        pending = self.config_form.pending_error()
+        if pending is not None:
+            widget, reason = pending
+            self.config_dock.show()
+            self.config_dock.raise_()
+            widget.setFocus()
+            self.show_message(f"Cannot {purpose}: {reason}. Fix it in the Node panel first")
+        return False
+
+    def _commit_name(self) -> None:
+        name = self.name_edit.text().strip()
+        if name:
+            self.controller.rename_workflow(name)
+        elif self.name_edit.text() != self.document.definition.name:
+            self.name_edit.setText(self.document.definition.name)
+            self.show_message("A workflow needs a name: the name was kept")
+
+    def _show_instructions(self) -> None:
+        """An opened workflow with a description (the examples keep their instructions there)
+        shows it."""
+        if self.document.definition.description:
+            self.workflow_dock.show()
+            self.workflow_dock.raise_()
 
     # --- reactions ---
 
@@ -236,6 +320,8 @@ class MainWindow(QMainWindow):
         self.setWindowModified(self.document.modified)
         if self.name_edit.text() != name:
             self.name_edit.setText(name)
+            self.name_edit.setCursorPosition(0)  # a long name shows its start, not its end
+        self.name_edit.setToolTip(f"Workflow name: {name}")
 
     def _on_selection(self, node_ids: list[str]) -> None:
         self.config_form.show_node(node_ids[0] if len(node_ids) == 1 else None)
@@ -266,7 +352,9 @@ class MainWindow(QMainWindow):
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the current document (saved, discarded or unchanged)."""
-        if self.runs.controller.active:
+        if not self.commit_pending_edits("open another workflow"):
+            return False
+        if self.runs.active:
             self.show_message("A run is active: cancel it before opening another workflow")
             return False
         if not self.document.modified:
@@ -328,6 +416,8 @@ class MainWindow(QMainWindow):
         return True
 
     def save(self) -> bool:
+        if not self.commit_pending_edits("save"):
+            return False
         if self.document.path is None and self.document.store_name is not None:
             return self.save_to_store()
         if self.document.path is None:
@@ -335,6 +425,8 @@ class MainWindow(QMainWindow):
         return self._write(self.document.path)
 
     def save_as(self) -> bool:
+        if not self.commit_pending_edits("save"):
+            return False
         suggested = self.document.definition.name.replace(" ", "_").lower() + ".json"
         path = self.dialogs.save_path(self, "Save workflow as", suggested)
         return self._write(Path(path)) if path else False
@@ -351,6 +443,8 @@ class MainWindow(QMainWindow):
         return True
 
     def export_dialog(self) -> bool:
+        if not self.commit_pending_edits("export"):
+            return False
         suggested = self.document.definition.name.replace(" ", "_").lower() + ".seed.json"
         path = self.dialogs.save_path(self, "Export seed-format JSON", suggested)
         if not path:
@@ -367,6 +461,8 @@ class MainWindow(QMainWindow):
 
     def save_to_store(self) -> bool:
         """Save under the workflow's name; replacing another saved workflow asks first."""
+        if not self.commit_pending_edits("save"):
+            return False
         name = self.document.definition.name
         try:
             if name != self.document.store_name and self.library.exists(name):
@@ -431,7 +527,8 @@ class MainWindow(QMainWindow):
         definition, _repairs = prepare_for_canvas(definition)
         self.document.reset(definition, None, clean=True)
         self.validator.validate_now()
-        self.show_message(f"Opened example “{definition.name}”: F5 runs it")
+        about = ": its instructions are in the Workflow panel;" if definition.description else ":"
+        self.show_message(f"Opened example “{definition.name}”{about} F5 runs it")
         if (
             needs_demo_service(definition, self.demo.port)
             and not self.demo.running
@@ -473,12 +570,33 @@ class MainWindow(QMainWindow):
         if not paths:
             self.recent_menu.addAction("(none)").setEnabled(False)
 
+    def _set_locked(self, locked: bool) -> None:
+        """While a run is active the workflow's structure cannot change (moves still can)."""
+        self.controller.locked = LOCK_REASON if locked else None
+        for widget in (self.palette, self.config_form, self.name_edit):
+            widget.setEnabled(not locked)
+        for action in self.structural_actions():
+            action.setEnabled(not locked)
+        self.act_undo.sync()
+        self.act_redo.sync()
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.commit_pending_edits("close the window"):
+            event.ignore()
+            return
         if not self.runs.confirm_close():
             event.ignore()
             return
         if self.maybe_save():
             self.demo.stop()
+            if self._owns_service:
+                self._close_service()
             event.accept()
         else:
             event.ignore()
+
+    def _close_service(self) -> None:
+        try:
+            self.service.close()
+        except StoreError as exc:  # the window closes anyway; say what could not be written
+            self.dialogs.error(self, "Local store", str(exc))

@@ -1,154 +1,237 @@
-"""The editor's run commands: Run (F5), Cancel (Esc), Resume, Re-run, and what they lock.
+"""The editor's run commands: Run (F5), Cancel (Esc), Resume, Resume with current workflow,
+Re-run, and the run history of the open workflow.
 
-MainWindow owns one RunCommands; it builds the Runs dock, the actions and the
-glue between the document, the RunController and the history in the store.
+RunCommands gets the few collaborators it needs (the document, the canvas, the live
+validator, the run service, dialogs, settings and a status sink) and tells the window what
+it needs to know through signals; it never reaches into the window.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
 
 from flowdesk.engine.results import RunResult
+from flowdesk.gui.canvas import CanvasView
+from flowdesk.gui.document import WorkflowDocument
+from flowdesk.gui.files import Dialogs
 from flowdesk.gui.params_dialog import parse_params
+from flowdesk.gui.problems import LiveValidator
 from flowdesk.gui.run_controller import RunController
 from flowdesk.gui.run_panel import RunPanel
 from flowdesk.model import errors_only
-from flowdesk.store import Store, StoreError
-
-if TYPE_CHECKING:
-    from flowdesk.gui.main_window import MainWindow
+from flowdesk.runs import RunService
+from flowdesk.store import RunSummary, StoreError
 
 HISTORY_LIMIT = 200
-LOCK_REASON = "A run is active"
+HISTORY_REFRESH_MS = 3000
+"""While the Runs panel is visible, how often runs of other windows and processes show up."""
+RESUME_NOTE = (
+    "Resume runs the selected run's own snapshot again: nodes that succeeded keep their "
+    "output, the rest run as they were defined then."
+)
+RESUME_CURRENT_NOTE = (
+    "Resume with current workflow runs the workflow as it is now in the editor: succeeded "
+    "nodes that you did not change (nor anything upstream of them) keep their output; "
+    "changed, new and unfinished nodes run with their current definition."
+)
 
 
 class RunCommands(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
-        self.window = window
-        self.controller = RunController(
-            window.canvas, window.registry, lambda: window.library.db_path, window.show_message
-        )
+    locked = Signal(bool)
+    """A run started (True: structural edits off) or ended (False)."""
+    problems_block_run = Signal()
+    """Run was refused because the workflow has problems: show them."""
+    run_started = Signal(str)
+    close_allowed = Signal()
+    """The window asked to close during a run; the run has ended, it may close now."""
+
+    def __init__(
+        self,
+        parent: QWidget,
+        *,
+        document: WorkflowDocument,
+        canvas: CanvasView,
+        validator: LiveValidator,
+        service: RunService,
+        dialogs: Dialogs,
+        settings: QSettings,
+        message: Callable[[str], None],
+        commit_pending: Callable[[], bool] = lambda: True,
+    ) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self.document = document
+        self.canvas = canvas
+        self.validator = validator
+        self.service = service
+        self.dialogs = dialogs
+        self.settings = settings
+        self.message = message
+        self.commit_pending = commit_pending
+        self.controller = RunController(canvas, service, message)
         self.panel = RunPanel(self.controller)
         self.close_when_done = False
+        self._history: list[RunSummary] | None = None
         self.act_run = self._action("▶ Run", self.run, "F5")
         self.act_cancel = self._action("■ Cancel run", self.cancel, "Esc")
         self.act_resume = self._action("Resume run", self.resume)
+        self.act_resume_current = self._action(
+            "Resume with current workflow", self.resume_with_current
+        )
         self.act_rerun = self._action("Re-run", self.rerun)
+        self.act_resume.setToolTip(RESUME_NOTE)
+        self.act_resume_current.setToolTip(RESUME_CURRENT_NOTE)
+        self.panel.resume_button.setToolTip(RESUME_NOTE)
+        self.panel.resume_current_button.setToolTip(RESUME_CURRENT_NOTE)
+        for action in (self.act_resume, self.act_resume_current):
+            action.setStatusTip(action.toolTip())
         self.panel.run_button.clicked.connect(self.run)
         self.panel.cancel_button.clicked.connect(self.cancel)
         self.panel.resume_button.clicked.connect(self.resume)
+        self.panel.resume_current_button.clicked.connect(self.resume_with_current)
         self.panel.rerun_button.clicked.connect(self.rerun)
         self.panel.history_selected.connect(self.show_history_run)
         self.controller.started.connect(self._on_started)
         self.controller.finished.connect(self._on_finished)
         self.controller.board_changed.connect(self._sync_actions)
         self.controller.board_changed.connect(self.inspect_selection)
-        window.canvas.selection_changed.connect(lambda _ids: self.inspect_selection())
+        canvas.selection_changed.connect(lambda _ids: self.inspect_selection())
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setInterval(HISTORY_REFRESH_MS)
+        self._refresh_timer.timeout.connect(self._refresh_if_visible)
+        self._refresh_timer.start()
+        parent.installEventFilter(self)
         self._sync_actions()
 
-    def _action(self, text: str, slot: object, shortcut: str | None = None) -> QAction:
-        action = QAction(text, self.window)
+    def _action(
+        self, text: str, slot: Callable[[], object], shortcut: str | None = None
+    ) -> QAction:
+        action = QAction(text, self._parent)
         if shortcut:
             action.setShortcut(QKeySequence(shortcut))
-        action.triggered.connect(lambda _checked=False: slot())  # type: ignore[operator]
-        self.window.addAction(action)
+        action.triggered.connect(lambda _checked=False: slot())
+        self._parent.addAction(action)
         return action
+
+    @property
+    def active(self) -> bool:
+        return self.controller.active
 
     # -- commands ---------------------------------------------------------------------------
 
     def run(self) -> str | None:
         """Ask for params (remembered per workflow) and start a run of the document."""
-        window = self.window
-        if self.controller.active:
+        if self.active or not self._ready_to_run("run"):
             return None
-        definition = window.document.definition
-        problems = errors_only(window.validator.validate_now())
-        if problems:
-            window.problems_dock.raise_()
-            window.show_message(
-                f"Cannot run: {len(problems)} problem(s) to fix first, see Problems"
-            )
-            return None
+        definition = self.document.definition
         key = f"params/{definition.name}"
-        text = window.dialogs.ask_params(
-            window, definition.name, str(window.recent.settings.value(key, "{}"))
+        text = self.dialogs.ask_params(
+            self._parent, definition.name, str(self.settings.value(key, "{}"))
         )
         if text is None:
             return None
         params, why = parse_params(text)
         if params is None:  # the dialog checks already; a scripted answer may not
-            window.show_message(f"Params: {why}")
+            self.message(f"Params: {why}")
             return None
-        window.recent.settings.setValue(key, text)
+        self.settings.setValue(key, text)
         return self.controller.start(definition, params)
+
+    def _ready_to_run(self, verb: str) -> bool:
+        """Pending edits applied and no problems left; otherwise say why and show them."""
+        if not self.commit_pending():
+            return False
+        problems = errors_only(self.validator.validate_now())
+        if problems:
+            self.problems_block_run.emit()
+            self.message(f"Cannot {verb}: {len(problems)} problem(s) to fix first, see Problems")
+            return False
+        return True
 
     def cancel(self) -> bool:
         return self.controller.cancel()
 
     def resume(self) -> str | None:
+        """Continue the selected run with its own snapshot."""
         run_id = self.panel.selected_run_id()
         return self.controller.resume(run_id) if run_id else None
+
+    def resume_with_current(self) -> str | None:
+        """Continue the selected run with the document as it is now."""
+        run_id = self.panel.selected_run_id()
+        if run_id is None or self.active or not self._ready_to_run("resume"):
+            return None
+        return self.controller.resume(run_id, self.document.definition)
 
     def rerun(self) -> str | None:
         """A new run of the document with the selected run's params."""
         run_id = self.panel.selected_run_id()
-        if run_id is None or self.controller.active:
+        if run_id is None or self.active or not self._ready_to_run("re-run"):
             return None
         try:
-            with Store.open(self.window.library.db_path) as store:
-                params = store.runs.load(run_id).result.params
+            params = self.service.load(run_id).result.params
         except StoreError as exc:
-            self.window.show_message(str(exc))
+            self.message(str(exc))
             return None
-        if errors_only(self.window.validator.validate_now()):
-            self.window.show_message("Cannot re-run: fix the problems first, see Problems")
-            return None
-        self.window.recent.settings.setValue(
-            f"params/{self.window.document.definition.name}", json.dumps(params)
-        )
-        return self.controller.start(self.window.document.definition, params)
+        self.settings.setValue(f"params/{self.document.definition.name}", json.dumps(params))
+        return self.controller.start(self.document.definition, params)
 
     # -- history and inspector --------------------------------------------------------------
 
     def refresh_history(self, select: str | None = None) -> None:
+        """Runs of this workflow from every window and process, newest first."""
         try:
-            with Store.open(self.window.library.db_path) as store:
-                runs = store.runs.list_runs(
-                    workflow=self.window.document.definition.name, limit=HISTORY_LIMIT
-                )
+            runs = self.service.list_runs(
+                workflow=self.document.definition.name, limit=HISTORY_LIMIT
+            )
         except StoreError as exc:
-            self.window.show_message(f"Run history unavailable: {exc}")
+            self.message(f"Run history unavailable: {exc}")
             runs = []
-        self.panel.show_history(runs, select)
+        if runs == self._history and select is None:
+            return  # nothing changed: keep the table (and what the user is looking at) as is
+        self._history = runs
+        self.panel.show_history(runs, select or self.panel.selected_run_id())
+        self._sync_actions()
+
+    def _refresh_if_visible(self) -> None:
+        if self.panel.isVisible() and not self.active:
+            self.refresh_history()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """The window gained focus: another window or process may have run something."""
+        if event.type() == QEvent.Type.WindowActivate and not self.active:
+            self.refresh_history()
+        return False
 
     def show_history_run(self, run_id: str) -> None:
-        if self.controller.active:
+        if self.active:
             return
         try:
-            with Store.open(self.window.library.db_path) as store:
-                stored = store.runs.load(run_id)
+            stored = self.service.load(run_id)
         except StoreError as exc:
-            self.window.show_message(str(exc))
+            self.message(str(exc))
             return
         self.controller.show_stored(stored)
         self._note_snapshot()
+        self._sync_actions()
 
     def _note_snapshot(self) -> None:
-        if self.controller.snapshot_differs(self.window.document.definition):
+        if self.controller.snapshot_differs(self.document.definition):
             self.panel.show_note(
                 "This run used an earlier version of the workflow: states are painted on the "
-                "nodes that still exist, and Resume runs that earlier version."
+                "nodes that still exist. Resume runs that earlier version; Resume with current "
+                "workflow keeps only what you did not change."
             )
         else:
             self.panel.show_note("")
 
     def inspect_selection(self) -> None:
-        ids = self.window.canvas.selected_ids()
+        ids = self.canvas.selected_ids()
         node_id = ids[0] if len(ids) == 1 else None
         node = self.controller.board.nodes.get(node_id) if node_id else None
         self.panel.inspector.show_node(node_id, node)
@@ -157,50 +240,44 @@ class RunCommands(QObject):
         """A new, opened or imported document: forget the run on show, load its history."""
         self.controller.clear()
         self.panel.show_note("")
+        self._history = None
         self.refresh_history()
 
     # -- lifecycle --------------------------------------------------------------------------
 
     def _on_started(self, run_id: str) -> None:
-        self._set_locked(True)
-        self.window.runs_dock.raise_()
+        self.locked.emit(True)
+        self._sync_actions()
+        self.run_started.emit(run_id)
         self._note_snapshot()
-        self.window.show_message(f"Run {run_id[:12]} started")
+        self.refresh_history(select=run_id)  # listed as RUNNING from its first moment
+        self.message(f"Run {run_id[:12]} started")
 
     def _on_finished(self, result: RunResult) -> None:
-        self._set_locked(False)
+        self.locked.emit(False)
         self.refresh_history(select=result.run_id)
         took = f" in {result.duration_s:.2f} s" if result.duration_s is not None else ""
-        self.window.show_message(f"Run {result.run_id[:12]} {result.state.value}{took}")
+        self.message(f"Run {result.run_id[:12]} {result.state.value}{took}")
         if self.close_when_done:
-            self.window.close()
-
-    def _set_locked(self, locked: bool) -> None:
-        window = self.window
-        window.controller.locked = LOCK_REASON if locked else None
-        for widget in (window.palette, window.config_form, window.name_edit):
-            widget.setEnabled(not locked)
-        for action in window.structural_actions():
-            action.setEnabled(not locked)
-        stack = window.document.undo_stack
-        window.act_undo.setEnabled(not locked and stack.canUndo())
-        window.act_redo.setEnabled(not locked and stack.canRedo())
-        self._sync_actions()
+            self.close_allowed.emit()
 
     def _sync_actions(self) -> None:
-        active = self.controller.active
+        active = self.active
         self.act_run.setEnabled(not active)
         self.act_cancel.setEnabled(active)
         state = self.panel.selected_run_state()
-        self.act_resume.setEnabled(not active and state is not None and state.resumable)
+        resumable = not active and state is not None and state.resumable
+        self.act_resume.setEnabled(resumable)
+        self.act_resume_current.setEnabled(resumable)
+        self.panel.resume_current_button.setEnabled(resumable)
         self.act_rerun.setEnabled(not active and state is not None)
 
     def confirm_close(self) -> bool:
         """True when the window may close now; otherwise cancel the run and close after it."""
-        if not self.controller.active:
+        if not self.active:
             return True
         question = "A run is active. Cancel it and close the window?"
-        if self.window.dialogs.confirm(self.window, "Run in progress", question):
+        if self.dialogs.confirm(self._parent, "Run in progress", question):
             self.close_when_done = True
             self.controller.cancel()
         return False

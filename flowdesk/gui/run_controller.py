@@ -1,5 +1,6 @@
-"""Running the open workflow from the editor: start, cancel, resume and re-run, recorded in the
-local store like a CLI run, with engine events painted on the canvas in coalesced batches.
+"""Running the open workflow from the editor: start, cancel and resume through the run service
+(recorded in the local store like a CLI run), with engine events painted on the canvas in
+coalesced batches.
 
 The engine runs on the qasync loop in this thread; its events land in a RunBoard, and a
 short single-shot timer repaints only the nodes that changed since the last paint.
@@ -10,20 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from flowdesk.engine.events import RunEvent, RunFinished
-from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine.plan import InvalidWorkflowError
 from flowdesk.engine.results import RunResult
-from flowdesk.engine.scheduler import InvalidWorkflowError, WorkflowRun
 from flowdesk.engine.states import NodeState
 from flowdesk.gui.canvas import CanvasView
 from flowdesk.gui.run_state import RunBoard
 from flowdesk.model import WorkflowDefinition, dump_workflow
-from flowdesk.store import Store, StoredRun, StoreError
+from flowdesk.runs import RunHandle, RunService
+from flowdesk.store import StoredRun, StoreError
 
 log = logging.getLogger(__name__)
 PAINT_DELAY_MS = 30  # events within this window share one repaint
@@ -40,19 +40,15 @@ class RunController(QObject):
     def __init__(
         self,
         canvas: CanvasView,
-        registry: HandlerRegistry,
-        db_path: Callable[[], Path],
+        service: RunService,
         message: Callable[[str], None],
-        max_concurrency: int = 32,
     ) -> None:
         super().__init__(canvas)
         self.canvas = canvas
-        self.registry = registry
-        self._db_path = db_path
+        self.service = service
         self.message = message
-        self.max_concurrency = max_concurrency
         self.board = RunBoard()
-        self.run: WorkflowRun | None = None
+        self.handle: RunHandle | None = None
         self.task: asyncio.Task[RunResult | None] | None = None
         self.shown_definition: WorkflowDefinition | None = None
         self._active = False
@@ -71,84 +67,50 @@ class RunController(QObject):
 
     def start(self, definition: WorkflowDefinition, params: dict[str, Any]) -> str | None:
         """Start a new run; the run id, or None (with a message) when it cannot start."""
-        return self._launch(definition, params, run_id=None, previous=None)
+        return self._launch(lambda: self.service.start(definition, params))
 
-    def resume(self, run_id: str) -> str | None:
-        """Run again only the nodes of `run_id` that did not succeed, with its own definition."""
-        try:
-            with Store.open(self._db_path()) as store:
-                plan = store.runs.prepare_resume(run_id)
-        except StoreError as exc:
-            self.message(str(exc))
-            return None
-        return self._launch(
-            plan.definition, plan.params, run_id=plan.run_id, previous=plan.previous
-        )
+    def resume(self, run_id: str, definition: WorkflowDefinition | None = None) -> str | None:
+        """Run again the nodes of `run_id` that did not succeed: with its own definition, or
+        with `definition` (the document), keeping only the nodes it leaves unchanged."""
+        return self._launch(lambda: self.service.resume(run_id, definition=definition))
 
-    def _launch(
-        self,
-        definition: WorkflowDefinition,
-        params: dict[str, Any],
-        *,
-        run_id: str | None,
-        previous: dict | None,
-    ) -> str | None:
+    def _launch(self, make: Callable[[], RunHandle | StoredRun]) -> str | None:
         if self.active:
             self.message("A run is already active: cancel it first")
             return None
         try:
-            store = Store.open(self._db_path())
-        except StoreError as exc:
-            self.message(f"Cannot record the run: {exc}")
-            return None
-        try:
-            run = WorkflowRun(
-                definition,
-                self.registry,
-                params,
-                run_id=run_id,
-                previous=previous,
-                max_concurrency=self.max_concurrency,
-                recorder=store.recorder(),
-            )
-            if run_id is None:
-                store.runs.create_run(definition, params, run_id=run.id)
+            handle = make()
         except InvalidWorkflowError as exc:
-            store.close()
-            self.message(f"Cannot run: {len(exc.problems)} problem(s), see Problems")
+            self.message(f"Cannot run: {len(exc.problems)} problem(s): {exc.problems[0]}")
             return None
-        except StoreError as exc:
-            store.close()
-            self.message(f"Cannot record the run: {exc}")
+        except (StoreError, ValueError) as exc:
+            self.message(f"Cannot run: {exc}")
             return None
-        self.run = run
+        assert isinstance(handle, RunHandle)  # no idempotency key: always a new handle
+        self.handle = handle
         self._active = True
-        self.shown_definition = definition
-        run.subscribe(self._on_event)
-        self.task = asyncio.ensure_future(self._execute(run, store))
-        self.started.emit(run.id)
-        return run.id
+        self.shown_definition = handle.definition
+        handle.subscribe(self._on_event)
+        self.task = asyncio.ensure_future(self._execute(handle))
+        self.started.emit(handle.run_id)
+        return handle.run_id
 
-    async def _execute(self, run: WorkflowRun, store: Store) -> RunResult | None:
+    async def _execute(self, handle: RunHandle) -> RunResult | None:
         try:
-            return await run.execute()
+            return await handle.execute()
         except Exception as exc:  # the engine reports node failures itself; this is a bug
-            log.exception("run %s failed unexpectedly", run.id)
+            log.exception("run %s failed unexpectedly", handle.run_id)
             self.message(f"The run stopped unexpectedly: {type(exc).__name__}: {exc}")
             return None
         finally:
-            try:
-                await asyncio.to_thread(store.close)
-            except StoreError as exc:
-                self.message(f"Could not finish recording the run: {exc}")
             self._active = False
             self.paint()
-            self.finished.emit(run.result)
+            self.finished.emit(handle.result)
 
     def cancel(self) -> bool:
-        if not self.active or self.run is None:
+        if not self.active or self.handle is None:
             return False
-        self.run.cancel()
+        self.handle.cancel()
         self.message("Cancelling the run…")
         return True
 

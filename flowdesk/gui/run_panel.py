@@ -3,19 +3,23 @@ the node inspector and the run log."""
 
 from __future__ import annotations
 
+import html
 import json
 from datetime import datetime
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFontDatabase
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
@@ -28,9 +32,16 @@ from flowdesk.engine.states import NodeState, RunState
 from flowdesk.gui import theme
 from flowdesk.gui.json_tree import JsonTree
 from flowdesk.gui.run_controller import RunController
+from flowdesk.gui.text_fit import elide_middle
 from flowdesk.store import RunSummary
 
 HISTORY_COLUMNS = ["Status", "Started", "Duration", "Params", "Run"]
+RUN_COLUMN = HISTORY_COLUMNS.index("Run")
+# The widest text each column must show whole, whatever its rows hold now.
+HISTORY_SAMPLES = ["INTERRUPTED", "2000-12-31 23:59:59", "9999.99 s", '{"n": 10}', "0" * 12]
+HISTORY_MAX_WIDTH = 240  # long params are cut here; the cell's tooltip has them whole
+HISTORY_PANE_MAX = 560  # the history pane asks for room to show every column, up to this
+NODE_ID_SHOWN = 40  # characters of a node id the inspector's title shows; the tooltip has all
 
 
 def legend() -> QWidget:
@@ -39,6 +50,8 @@ def legend() -> QWidget:
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
     for state in NodeState:
+        if state.value not in theme.STATE_COLORS:  # no colour yet: the canvas cannot show it
+            continue
         chip = QLabel(state.value.lower())
         r, g, b = theme.STATE_COLORS[state.value]
         text = "#1e1e1e" if state is NodeState.PENDING else "white"
@@ -73,12 +86,14 @@ class NodeInspector(QWidget):
         layout.addWidget(self.tabs)
 
     def show_node(self, node_id: str | None, node: NodeResult | None) -> None:
+        name = html.escape(elide_middle(node_id or "", NODE_ID_SHOWN))
+        self.title.setToolTip(node_id if node_id and len(node_id) > NODE_ID_SHOWN else "")
         if node_id is None:
             self.title.setText("Select a node to inspect it.")
         elif node is None:
-            self.title.setText(f"<b>{node_id}</b>: not part of the run on show")
+            self.title.setText(f"<b>{name}</b>: not part of the run on show")
         else:
-            parts = [f"<b>{node_id}</b>", node.state.value]
+            parts = [f"<b>{name}</b>", node.state.value]
             if node.attempts:
                 parts.append(f"{node.attempts} attempt{'s' if node.attempts != 1 else ''}")
             if node.duration_s is not None:
@@ -93,6 +108,25 @@ class NodeInspector(QWidget):
         self.config.show_value(node.resolved_config if node else None)
 
 
+class RunIdDelegate(QStyledItemDelegate):
+    """Double-click (or F2) a run id: a read-only field with the whole id, selected to copy."""
+
+    def createEditor(
+        self, parent: QWidget, option: QStyleOptionViewItem, index: QModelIndex
+    ) -> QWidget:
+        editor = QLineEdit(parent)
+        editor.setReadOnly(True)
+        return editor
+
+    def setEditorData(self, editor: QWidget, index: QModelIndex) -> None:
+        assert isinstance(editor, QLineEdit)
+        editor.setText(str(index.data(Qt.ItemDataRole.UserRole) or ""))
+        editor.selectAll()
+
+    def setModelData(self, editor: QWidget, model: QAbstractItemModel, index: QModelIndex) -> None:
+        """Read-only: the short id stays what the cell shows."""
+
+
 class RunPanel(QWidget):
     """The bottom area of the editor for everything about runs."""
 
@@ -104,12 +138,14 @@ class RunPanel(QWidget):
         self.run_button = QPushButton("▶ Run (F5)")
         self.cancel_button = QPushButton("■ Cancel (Esc)")
         self.resume_button = QPushButton("Resume")
+        self.resume_current_button = QPushButton("Resume with current")
         self.rerun_button = QPushButton("Re-run")
         self.resume_button.setToolTip(
             "Run again only the nodes of the selected run that did not succeed"
         )
         self.rerun_button.setToolTip("Start a new run with the selected run's params")
         self.status = QLabel("No run yet.")
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: rgb{theme.WARNING_COLOR};")
@@ -118,25 +154,43 @@ class RunPanel(QWidget):
         self.history.setHorizontalHeaderLabels(HISTORY_COLUMNS)
         self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.history.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.history.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # Only run id cells are editable, by RunIdDelegate, which never writes.
+        self.history.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+        )
+        self.history.setItemDelegateForColumn(RUN_COLUMN, RunIdDelegate(self.history))
         self.history.verticalHeader().hide()
         header = self.history.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)  # params
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
         self.history.setWordWrap(False)
+        self.copy_run_id = QAction("Copy run id", self.history)
+        self.copy_run_id.setShortcut(QKeySequence.StandardKey.Copy)
+        self.copy_run_id.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.copy_run_id.triggered.connect(self._copy_run_id)
+        self.history.addAction(self.copy_run_id)
+        self.history.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         self.inspector = NodeInspector()
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.log.setMaximumBlockCount(5000)
-        self._logged = 0
+        self._logged = 0  # entries of the board's log shown so far
+        self._log_generation = -1  # the board generation whose log is shown
 
         buttons = QHBoxLayout()
-        for button in (self.run_button, self.cancel_button, self.resume_button, self.rerun_button):
+        for button in (
+            self.run_button,
+            self.cancel_button,
+            self.resume_button,
+            self.resume_current_button,
+            self.rerun_button,
+        ):
             buttons.addWidget(button)
         buttons.addWidget(self.status, 1)
         buttons.addWidget(legend())
-        history_box = QWidget()
+        self.history_box = history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
         history_layout.setContentsMargins(0, 0, 0, 0)
         history_layout.addWidget(QLabel("History of this workflow"))
@@ -145,7 +199,7 @@ class RunPanel(QWidget):
         splitter.addWidget(history_box)
         splitter.addWidget(self.inspector)
         splitter.addWidget(self.log)
-        splitter.setSizes([380, 420, 380])
+        splitter.setSizes([490, 380, 380])  # the history's columns fit in 490
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.note)
@@ -176,11 +230,45 @@ class RunPanel(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, run.run_id)
                 if column == 0:
                     item.setForeground(QColor(*_run_colour(run.state)))
+                if column == RUN_COLUMN:
+                    item.setToolTip(f"Run {run.run_id}\nDouble-click or Ctrl+C to copy it")
+                else:
+                    item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+                    item.setToolTip(text)
                 self.history.setItem(row, column, item)
         self.history.blockSignals(False)
+        self._fit_history_columns()
         if select is not None:
             self.select_history(select)
         self._update_buttons()
+
+    def _fit_history_columns(self) -> None:
+        """Every header and run id whole: each column as wide as its content, at least as wide
+        as its sample and its header, params at most HISTORY_MAX_WIDTH; then the pane asks
+        for the room (up to HISTORY_PANE_MAX) so no column hides behind the scroll bar."""
+        header = self.history.horizontalHeader()
+        metrics = self.history.fontMetrics()
+        padding = 2 * self.history.style().pixelMetric(
+            self.history.style().PixelMetric.PM_FocusFrameHMargin
+        )
+        needed = 2 * self.history.frameWidth() + self.history.verticalScrollBar().sizeHint().width()
+        for column, sample in enumerate(HISTORY_SAMPLES):
+            self.history.resizeColumnToContents(column)
+            floor = max(
+                metrics.horizontalAdvance(sample) + padding + 8,
+                header.sectionSizeHint(column),
+            )
+            width = max(header.sectionSize(column), floor)
+            if column != RUN_COLUMN:
+                width = min(width, max(floor, HISTORY_MAX_WIDTH))
+            header.resizeSection(column, width)
+            needed += width
+        self.history_box.setMinimumWidth(min(needed, HISTORY_PANE_MAX))
+
+    def _copy_run_id(self) -> None:
+        run_id = self.selected_run_id()
+        if run_id:
+            QGuiApplication.clipboard().setText(run_id)
 
     def select_history(self, run_id: str) -> None:
         for row in range(self.history.rowCount()):
@@ -211,9 +299,10 @@ class RunPanel(QWidget):
     def refresh(self) -> None:
         board = self.controller.board
         entries = board.log
-        if len(entries) < self._logged:  # a new run or a different one on show
+        if board.generation != self._log_generation:  # another run on show: start over
             self.log.clear()
             self._logged = 0
+            self._log_generation = board.generation
         if len(entries) > self._logged:
             self.log.appendPlainText(
                 "\n".join(
@@ -222,9 +311,8 @@ class RunPanel(QWidget):
             )
             self._logged = len(entries)
         if board.run_id is None:
-            self.log.clear()
-            self._logged = 0
             self.status.setText("No run on show.")
+            self.status.setToolTip("")
         else:
             counts = {state: 0 for state in NodeState}
             for node in board.nodes.values():
@@ -232,6 +320,7 @@ class RunPanel(QWidget):
             summary = ", ".join(f"{n} {s.value.lower()}" for s, n in counts.items() if n)
             state = board.state.value if board.state else ""
             self.status.setText(f"Run {board.run_id[:12]} {state}: {summary}")
+            self.status.setToolTip(f"Run {board.run_id}")
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -240,6 +329,7 @@ class RunPanel(QWidget):
         self.run_button.setEnabled(not active)
         self.cancel_button.setEnabled(active)
         self.resume_button.setEnabled(not active and state is not None and state.resumable)
+        self.resume_current_button.setEnabled(self.resume_button.isEnabled())
         self.rerun_button.setEnabled(not active and state is not None)
 
     def show_note(self, text: str) -> None:

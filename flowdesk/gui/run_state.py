@@ -2,7 +2,8 @@
 
 Qt-free: the engine's events arrive here one by one, and the canvas asks for
 the nodes that changed since it last painted (`take_dirty`), so a burst of
-1,000 events costs one repaint.
+1,000 events costs one repaint. A run from the history has no events: its log
+is rebuilt from the stored node states and times, in the same words.
 """
 
 from __future__ import annotations
@@ -29,6 +30,55 @@ class LogEntry:
     node_id: str | None = None
 
 
+def run_started_text(run_id: str, node_count: int, reused: int) -> str:
+    also = f", reusing {reused} earlier results" if reused else ""
+    return f"run {run_id[:8]} started: {node_count} nodes{also}"
+
+
+def node_started_text(node_id: str, attempt: int) -> str:
+    return f"{node_id} started" + (f" (attempt {attempt})" if attempt > 1 else "")
+
+
+def node_finished_text(
+    node_id: str, state: NodeState, error: str | None, *, attempts: int = 0
+) -> str:
+    """`attempts` is given for a stored run only: its retry lines were never recorded."""
+    after = f" after {attempts} attempts" if attempts > 1 else ""
+    detail = f": {error}" if error and state is not NodeState.SUCCEEDED else ""
+    return f"{node_id} {state.value}{after}{detail}"
+
+
+def run_finished_text(run_id: str, state: RunState, duration_s: float | None) -> str:
+    took = f" in {duration_s:.2f} s" if duration_s is not None else ""
+    return f"run {run_id[:8]} {state.value}{took}"
+
+
+def stored_log(result: RunResult) -> list[LogEntry]:
+    """The log of a stored run, from each node's times and state, oldest first.
+
+    Nodes that never started (and a run still going) have no line for what did not happen.
+    """
+    entries: list[LogEntry] = []
+    if result.started_at is not None:
+        reused = sum(1 for node in result.nodes.values() if node.reused)
+        text = run_started_text(result.run_id, len(result.nodes), reused)
+        entries.append(LogEntry(result.started_at, text))
+    for node in result.nodes.values():
+        if node.started_at is not None:
+            entries.append(
+                LogEntry(node.started_at, node_started_text(node.node_id, 1), node.node_id)
+            )
+        if node.finished_at is not None and node.state.is_final:
+            text = node_finished_text(node.node_id, node.state, node.error, attempts=node.attempts)
+            entries.append(LogEntry(node.finished_at, text, node.node_id))
+    if result.finished_at is not None and result.state.is_final:
+        text = run_finished_text(result.run_id, result.state, result.duration_s)
+        entries.append(LogEntry(result.finished_at, text))
+    # Stable: at equal times a start stays before its finish and the run's end stays last.
+    # timestamp() orders naive (local) and aware times alike instead of raising.
+    return sorted(entries, key=lambda entry: entry.at.timestamp())
+
+
 @dataclass
 class RunBoard:
     """Node states of the run on show (live or from history), and its event log."""
@@ -39,6 +89,9 @@ class RunBoard:
     retrying: set[str] = field(default_factory=set)
     log: list[LogEntry] = field(default_factory=list)
     result: RunResult | None = None
+    generation: int = 0
+    """Changes whenever the board starts showing another run (or the same one afresh): a view
+    of `log` starts over when it changes, whatever the lengths of the old and new logs."""
     _dirty: set[str] = field(default_factory=set)
     _all_dirty: bool = False
 
@@ -46,14 +99,16 @@ class RunBoard:
         self.run_id, self.state, self.result = None, None, None
         self.nodes = {}
         self.retrying.clear()
-        self.log.clear()
+        self.log = []
+        self.generation += 1
         self._all_dirty = True
 
     def show_result(self, result: RunResult) -> None:
-        """Show a finished (or stored) run as it ended."""
+        """Show a finished (or stored) run as it ended, with its log rebuilt from its times."""
         self.clear()
         self.run_id, self.state, self.result = result.run_id, result.state, result
         self.nodes = dict(result.nodes)
+        self.log = stored_log(result)
 
     def __call__(self, event: RunEvent) -> None:
         """The engine listener: apply one event."""
@@ -62,21 +117,16 @@ class RunBoard:
                 self.clear()
                 self.run_id, self.state = event.run_id, RunState.RUNNING
                 self.nodes = {node_id: NodeResult(node_id) for node_id in event.node_ids}
-                reused = (
-                    f", reusing {len(event.resumed_node_ids)} earlier results"
-                    if event.resumed_node_ids
-                    else ""
+                text = run_started_text(
+                    event.run_id, len(event.node_ids), len(event.resumed_node_ids)
                 )
-                self._log(
-                    event.at, f"run {event.run_id[:8]} started: {len(event.node_ids)} nodes{reused}"
-                )
+                self._log(event.at, text)
             case NodeStarted():
                 node = self.nodes.setdefault(event.node_id, NodeResult(event.node_id))
                 node.state, node.attempts = NodeState.RUNNING, event.attempt
                 node.started_at = node.started_at or event.at
                 self.retrying.discard(event.node_id)
-                attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
-                self._log(event.at, f"{event.node_id} started{attempt}", event.node_id)
+                self._log(event.at, node_started_text(event.node_id, event.attempt), event.node_id)
             case NodeRetrying():
                 self.retrying.add(event.node_id)
                 self._log(
@@ -88,37 +138,21 @@ class RunBoard:
             case NodeFinished():
                 self.nodes[event.node_id] = event.result
                 self.retrying.discard(event.node_id)
-                detail = (
-                    f": {event.error}"
-                    if event.error and event.state is not NodeState.SUCCEEDED
-                    else ""
-                )
                 when = event.result.finished_at or datetime.now().astimezone()
-                self._log(when, f"{event.node_id} {event.state.value}{detail}", event.node_id)
+                text = node_finished_text(event.node_id, event.state, event.error)
+                self._log(when, text, event.node_id)
             case RunFinished():
                 self.state, self.result = event.state, event.result
-                took = (
-                    f" in {event.result.duration_s:.2f} s"
-                    if event.result.duration_s is not None
-                    else ""
-                )
-                self._log(event.at, f"run {event.run_id[:8]} {event.state.value}{took}")
+                text = run_finished_text(event.run_id, event.state, event.result.duration_s)
+                self._log(event.at, text)
 
     def _log(self, at: datetime, text: str, node_id: str | None = None) -> None:
         self.log.append(LogEntry(at, text, node_id))
         if node_id is not None:
             self._dirty.add(node_id)
 
-    def state_of(self, node_id: str) -> NodeState | None:
-        node = self.nodes.get(node_id)
-        return node.state if node else None
-
     def take_dirty(self) -> tuple[set[str], bool]:
         """(node ids changed since the last call, whether everything must be repainted)."""
         dirty, everything = self._dirty, self._all_dirty
         self._dirty, self._all_dirty = set(), False
         return dirty, everything
-
-    @property
-    def active(self) -> bool:
-        return self.state in (RunState.PENDING, RunState.RUNNING)

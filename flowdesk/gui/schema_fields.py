@@ -2,7 +2,8 @@
 
 Each editor turns its text into a value or an error message; nothing here
 touches the document. Kinds: text, template (multi-line), number, integer,
-boolean, enum, json (dicts, lists, Any).
+boolean, enum, json (dicts, lists, Any). How a json field reads templates is
+decided in `parse_json_field`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from jinja2 import Environment, TemplateSyntaxError
 from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
@@ -18,6 +20,8 @@ from flowdesk.gui import theme
 from flowdesk.model import is_template
 
 UNSET = object()  # the field is left out of the config, so the handler's default applies
+_JSON_STRUCTURE = frozenset("{}[]")
+_LEXER = Environment()  # the template engine's delimiters; only its lexer is used here
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class FieldSchema:
     description: str = ""
     choices: tuple[str, ...] = ()
     default_text: str = ""
+    text_allowed: bool = True  # a json field whose schema also takes a string (Any, str | dict)
 
 
 def _types(prop: dict[str, Any]) -> set[str]:
@@ -70,9 +75,67 @@ def field_schemas(schema: dict[str, Any]) -> list[FieldSchema]:
                 description,
                 tuple(enum or ()),
                 json.dumps(prop["default"]) if prop.get("default") is not None else "",
+                text_allowed=kind != "json" or bool(types & {"string", "any"}),
             )
         )
     return fields
+
+
+def _template_shape(text: str) -> tuple[bool, str]:
+    """(whether `text` is exactly one `{{ expression }}`, the text outside its template tags).
+
+    A text the lexer cannot read counts as all literal, so it is judged as JSON.
+    """
+    try:
+        tokens = list(_LEXER.lex(text))
+    except TemplateSyntaxError:
+        return False, text
+    literal = "".join(value for _, kind, value in tokens if kind == "data")
+    kinds = [kind for _, kind, _ in tokens]
+    single = (
+        bool(kinds)
+        and kinds[0] == "variable_begin"
+        and kinds[-1] == "variable_end"
+        and kinds.count("variable_begin") == 1
+        and "block_begin" not in kinds
+        and not literal
+    )
+    return single, literal
+
+
+def parse_json_field(text: str, *, text_allowed: bool) -> tuple[Any, str | None]:
+    """(value, None) or (None, error) for what the user typed into a json field.
+
+    A template is not JSON, yet it must be typeable without quotes, while JSON
+    broken by a typo must never pass as text (it would be saved and run as a
+    string). So:
+
+    1. Text that parses as JSON is that value (templates inside JSON strings
+       are fine: `{"who": "{{ params.name }}"}`).
+    2. Text that is exactly one `{{ expression }}` stands for the whole value
+       (it may be a dict or list at run time) and is kept as that string, in
+       any json field.
+    3. In a field whose schema also takes a string (`Any`, `str | dict`), other
+       template text is taken as text only when nothing outside its tags looks
+       like JSON: no `{`, `}`, `[` or `]`, and it does not start with `"`.
+       `Hello {{ name }}` is text; `"author": "{{ x }}"}` (an object that lost
+       its `{`) is meant as JSON and is invalid.
+    4. Anything else is invalid JSON, reported with its line and column.
+    """
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        error = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    text = text.strip()
+    if is_template(text):
+        single, literal = _template_shape(text)
+        if single:
+            return text, None
+        if text_allowed and not text.startswith('"') and not _JSON_STRUCTURE & set(literal):
+            return text, None
+    if text_allowed and not text.startswith(("{", "[", '"')):
+        error += "; to give text, write it as a JSON string in double quotes"
+    return None, error
 
 
 class FieldEditor(QObject):
@@ -87,6 +150,7 @@ class FieldEditor(QObject):
         self.widget.setToolTip(field.description)
         self.widget.setObjectName(f"field_{field.name}")
         self.error: str | None = None
+        self._shown_text = ""  # what set_value last showed: any other text is a pending edit
         self.message_label = QLabel()
         self.message_label.setStyleSheet(theme.ERROR_TEXT_STYLE)
         self.message_label.setWordWrap(True)
@@ -155,13 +219,33 @@ class FieldEditor(QObject):
                 widget.setPlainText(text)
         elif isinstance(widget, QLineEdit):
             widget.setText(self._text_of(value))
+        self.mark_committed()
         self.set_error(None)
+
+    def text(self) -> str | None:
+        """The typed text, or None for a checkbox or a list (they commit on every click)."""
+        widget = self.widget
+        if isinstance(widget, QPlainTextEdit):
+            return widget.toPlainText()
+        if isinstance(widget, QLineEdit):
+            return widget.text()
+        return None
+
+    def is_pending(self) -> bool:
+        """True when the widget shows text that is not (yet) the document's value."""
+        text = self.text()
+        return text is not None and text != self._shown_text
+
+    def mark_committed(self) -> None:
+        """The text shown is now the document's value (it was loaded or just applied)."""
+        self._shown_text = self.text() or ""
 
     def _text_of(self, value: Any) -> str:
         if value is UNSET:
             return ""
         if self.field.kind == "json":
-            if is_template(value):
+            # A string is shown bare only when it reads back as the same string.
+            if isinstance(value, str) and self._parse_json(value) == (value, None):
                 return value
             return json.dumps(value, indent=2)
         return str(value) if value is not None else ""
@@ -194,12 +278,10 @@ class FieldEditor(QObject):
             if kind == "number" and number.is_integer() and "." not in text:
                 number = int(number)
             return number, None
-        try:
-            return json.loads(text), None
-        except json.JSONDecodeError as exc:
-            if is_template(text.strip()):
-                return text.strip(), None  # one template standing for the whole value
-            return None, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        return self._parse_json(text)
+
+    def _parse_json(self, text: str) -> tuple[Any, str | None]:
+        return parse_json_field(text, text_allowed=self.field.text_allowed)
 
     def set_error(self, message: str | None) -> None:
         self.error = message

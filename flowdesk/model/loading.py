@@ -16,8 +16,14 @@ from flowdesk.model.workflow import WorkflowDefinition
 
 def parse_workflow(text: str) -> WorkflowDefinition:
     """A workflow from JSON text; raises WorkflowLoadError naming line/column or the bad field."""
+    return workflow_from_data(parse_json(text))
+
+
+def parse_json(text: str) -> Any:
+    """JSON text as data (for callers that accept more than one shape, e.g. pasted nodes);
+    raises WorkflowLoadError naming the line and column."""
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise WorkflowLoadError(
             [
@@ -28,7 +34,6 @@ def parse_workflow(text: str) -> WorkflowDefinition:
                 )
             ]
         ) from None
-    return workflow_from_data(data)
 
 
 def workflow_from_data(data: Any) -> WorkflowDefinition:

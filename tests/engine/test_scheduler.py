@@ -1,14 +1,23 @@
-"""The scheduler against the real demo service: concurrency, data flow, failure, retry, timeout,
-cancellation, max_concurrency and scale."""
+"""The scheduler: concurrency, data flow, failure, retry, timeout, cancellation, max_concurrency
+and scale.
+
+A few tests run end to end against the real demo service; retry, backoff, timeout and cancel
+tests run on an injected clock and httpx.MockTransport and wait on events, never on the wall
+clock, so they pass the same on a loaded machine.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
+from collections.abc import Callable
 
+import httpx
 import pytest
 from conftest import workflow
 
+from flowdesk.engine.clock import RunClock
 from flowdesk.engine.events import NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted
 from flowdesk.engine.results import NodeResult
 from flowdesk.engine.scheduler import InvalidWorkflowError, WorkflowRun, run_workflow
@@ -34,6 +43,36 @@ def run(definition, params=None, **options):
     return result, events
 
 
+class InstantClock(RunClock):
+    """Records every sleep the engine asks for and returns at once; jitter from `rng`."""
+
+    def __init__(self, rng: random.Random) -> None:
+        super().__init__(rng)
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await asyncio.sleep(0)
+
+
+class MidpointRandom(random.Random):
+    """Jitter that is always the middle of its range (a factor of exactly 1)."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return (a + b) / 2
+
+
+def mock_http(respond: Callable[[httpx.Request], object]) -> httpx.MockTransport:
+    """A transport answering from `respond` (sync or async) instead of a network."""
+    return httpx.MockTransport(respond)  # type: ignore[arg-type]
+
+
+async def never_answer(request: httpx.Request) -> httpx.Response:
+    """A server that accepted the request and never replies."""
+    await asyncio.Event().wait()
+    raise AssertionError("unreachable")
+
+
 def states(result) -> dict[str, str]:
     return {node_id: node.state.value for node_id, node in result.nodes.items()}
 
@@ -51,12 +90,9 @@ def test_seed_fan_out_runs_the_three_calls_concurrently(server) -> None:
             "dependencies": ["get_user", "get_posts", "get_comments"],
         },
     )
-    started = time.perf_counter()
     result, _ = run(definition, {"user_id": 1})
-    elapsed = time.perf_counter() - started
     assert result.state is RunState.COMPLETED
     assert server.max_overlap("/slow") == 3
-    assert elapsed < 0.4 * 2, f"three 0.4 s calls took {elapsed:.2f} s: not concurrent"
     calls = [r for r in server.requests if r.path == "/slow"]
     assert max(r.started for r in calls) < min(r.finished for r in calls), "the calls overlap"
     assert set(result.results["output"]) == {"get_user", "get_posts", "get_comments"}
@@ -171,33 +207,83 @@ def test_retry_succeeds_on_the_third_attempt(server) -> None:
     ]
 
 
-def test_retry_gives_up_after_max_attempts_with_backoff(server) -> None:
+def unavailable(requests: list[httpx.Request]) -> httpx.MockTransport:
+    """Answers every request 503, keeping them in `requests`."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(503, json={"error": "try later"})
+
+    return mock_http(respond)
+
+
+def test_backoff_doubles_per_attempt_on_the_run_clock() -> None:
+    """10 s of backoff, doubling: the engine asks its clock for exactly 10, 20 and 40 s."""
+    requests: list[httpx.Request] = []
+    clock = InstantClock(MidpointRandom())
+    definition = workflow(
+        INPUT, http("flaky", "http://api.test/x", retry={"max_attempts": 4, "backoff_s": 10})
+    )
+    started = time.perf_counter()
+    result, events = run(definition, transport=unavailable(requests), clock=clock)
+    assert time.perf_counter() - started < 10, "the run waited on the real clock"
+    node = result.nodes["flaky"]
+    assert node.state is NodeState.FAILED and node.attempts == 4 and len(requests) == 4
+    assert node.error.startswith("GET http://api.test/x returned HTTP 503: ")
+    assert node.error.endswith('try later"} (after 4 attempts)')
+    assert clock.sleeps == [10.0, 20.0, 40.0]
+    assert [e.delay_s for e in events if isinstance(e, NodeRetrying)] == clock.sleeps
+
+
+def test_backoff_jitter_comes_from_the_clock_random_source() -> None:
+    clock = InstantClock(random.Random(11))
+    definition = workflow(
+        INPUT, http("flaky", "http://api.test/x", retry={"max_attempts": 3, "backoff_s": 10})
+    )
+    result, events = run(definition, transport=unavailable([]), clock=clock)
+    replay = random.Random(11)
+    expected = [10 * replay.uniform(0.5, 1.5), 20 * replay.uniform(0.5, 1.5)]
+    assert clock.sleeps == expected
+    assert [e.delay_s for e in events if isinstance(e, NodeRetrying)] == expected
+    assert 5 <= expected[0] <= 15 and 10 <= expected[1] <= 30
+    assert result.nodes["flaky"].error.endswith("(after 3 attempts)")
+
+
+def test_retry_succeeds_once_the_service_recovers_without_waiting() -> None:
+    answers = iter([503, 503, 200])
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers), json={"ok": True})
+
+    clock = InstantClock(MidpointRandom())
+    definition = workflow(
+        INPUT, http("flaky", "http://api.test/x", retry={"max_attempts": 5, "backoff_s": 3})
+    )
+    result, _ = run(definition, transport=mock_http(respond), clock=clock)
+    assert result.nodes["flaky"].state is NodeState.SUCCEEDED
+    assert result.nodes["flaky"].attempts == 3
+    assert result.nodes["flaky"].output["body"] == {"ok": True}
+    assert clock.sleeps == [3.0, 6.0]
+
+
+def test_node_timeout() -> None:
+    """A server that never answers: the node's own timeout ends the attempt, then the retry's."""
+    clock = InstantClock(MidpointRandom())
     definition = workflow(
         INPUT,
         http(
-            "flaky",
-            f"{server.url}/flaky/never?failures=9",
-            retry={"max_attempts": 3, "backoff_s": 0.1},
+            "hangs",
+            "http://api.test/never",
+            timeout_s=0.05,
+            retry={"max_attempts": 2, "backoff_s": 60},
         ),
     )
-    started = time.perf_counter()
-    result, events = run(definition)
-    elapsed = time.perf_counter() - started
-    node = result.nodes["flaky"]
-    assert node.state is NodeState.FAILED and node.attempts == 3
-    assert node.error.endswith("(after 3 attempts)")
-    delays = [e.delay_s for e in events if isinstance(e, NodeRetrying)]
-    assert 0.05 <= delays[0] <= 0.15 and 0.1 <= delays[1] <= 0.3, delays
-    assert elapsed >= sum(delays)
-
-
-def test_node_timeout(server) -> None:
-    definition = workflow(INPUT, http("slow", f"{server.url}/slow?seconds=3", timeout_s=0.2))
-    started = time.perf_counter()
-    result, _ = run(definition)
-    assert time.perf_counter() - started < 2
-    assert result.nodes["slow"].state is NodeState.FAILED
-    assert result.nodes["slow"].error == "timed out after 0.2 s"
+    result, events = run(definition, transport=mock_http(never_answer), clock=clock)
+    node = result.nodes["hangs"]
+    assert node.state is NodeState.FAILED
+    assert node.error == "timed out after 0.05 s (after 2 attempts)"
+    assert [e.error for e in events if isinstance(e, NodeRetrying)] == ["timed out after 0.05 s"]
+    assert clock.sleeps == [60.0]
 
 
 def test_http_timeout_from_config(server) -> None:
@@ -214,17 +300,33 @@ def test_http_timeout_from_config(server) -> None:
     assert result.nodes["slow"].error == f"GET {server.url}/slow?seconds=3 timed out after 0.2 s"
 
 
-def test_max_concurrency_is_honoured(server) -> None:
-    nodes = [INPUT] + [http(f"n{i}", f"{server.url}/slow?seconds=0.05") for i in range(20)]
-    result, _ = run(workflow(*nodes), max_concurrency=4)
-    assert result.state is RunState.COMPLETED
-    assert server.max_overlap("/slow") == 4
+def test_max_concurrency_is_honoured() -> None:
+    """Requests are held until four are in flight at once; a fifth would mean the limit leaks."""
+    limit, in_flight, peak = 4, 0, 0
+    full = asyncio.Event()
+
+    async def respond(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if in_flight == limit:
+            full.set()
+        async with asyncio.timeout(10):  # fewer than `limit` ever in flight: fail, don't hang
+            await full.wait()
+        await asyncio.sleep(0)  # let any request the limit should hold back arrive
+        in_flight -= 1
+        return httpx.Response(200, json={})
+
+    nodes = [INPUT] + [http(f"n{i}", f"http://api.test/{i}") for i in range(20)]
+    result, _ = run(workflow(*nodes), max_concurrency=limit, transport=mock_http(respond))
+    assert result.state is RunState.COMPLETED, states(result)
+    assert peak == limit
 
 
-def test_cancel_stops_in_flight_nodes_and_leaves_no_task(server) -> None:
+def test_cancel_stops_in_flight_nodes_and_leaves_no_task() -> None:
     definition = workflow(
         INPUT,
-        http("slow_a", f"{server.url}/slow?seconds=2"),
+        http("slow_a", "http://api.test/never"),
         {"id": "wait", "handler": "delay", "dependencies": ["input"], "config": {"seconds": 30}},
         {"id": "after", "handler": "output", "dependencies": ["slow_a", "wait"]},
     )
@@ -232,7 +334,7 @@ def test_cancel_stops_in_flight_nodes_and_leaves_no_task(server) -> None:
     async def scenario():
         from flowdesk.engine import HandlerRegistry
 
-        run = WorkflowRun(definition, HandlerRegistry.default())
+        run = WorkflowRun(definition, HandlerRegistry.default(), transport=mock_http(never_answer))
         events: list = []
         run.subscribe(events.append)
         started = set()
@@ -244,13 +346,11 @@ def test_cancel_stops_in_flight_nodes_and_leaves_no_task(server) -> None:
                     asyncio.get_running_loop().call_soon(run.cancel)
 
         run.subscribe(cancel_when_both_started)
-        begun = time.perf_counter()
-        result = await run.execute()
-        elapsed = time.perf_counter() - begun
+        result = await run.execute()  # returns although both handlers would wait for ever
         leftover = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        return result, events, elapsed, leftover
+        return result, events, leftover
 
-    result, events, elapsed, leftover = asyncio.run(scenario())
+    result, events, leftover = asyncio.run(scenario())
     assert result.state is RunState.CANCELLED
     assert states(result) == {
         "input": "SUCCEEDED",
@@ -258,9 +358,47 @@ def test_cancel_stops_in_flight_nodes_and_leaves_no_task(server) -> None:
         "wait": "CANCELLED",
         "after": "SKIPPED",
     }
-    assert elapsed < 1.5
     assert leftover == []
     assert isinstance(events[-1], RunFinished) and events[-1].state is RunState.CANCELLED
+
+
+def test_cancel_during_backoff_cancels_the_node_at_once() -> None:
+    """The clock's sleep never returns by itself: only cancelling the run ends the wait."""
+
+    class StoppedClock(RunClock):
+        async def sleep(self, seconds: float) -> None:
+            await asyncio.Event().wait()
+
+    definition = workflow(
+        INPUT, http("flaky", "http://api.test/x", retry={"max_attempts": 3, "backoff_s": 1})
+    )
+
+    async def scenario():
+        from flowdesk.engine import HandlerRegistry
+
+        run = WorkflowRun(
+            definition, HandlerRegistry.default(), transport=unavailable([]), clock=StoppedClock()
+        )
+        events: list = []
+        run.subscribe(events.append)
+        run.subscribe(
+            lambda event: (
+                asyncio.get_running_loop().call_soon(run.cancel)
+                if isinstance(event, NodeRetrying)
+                else None
+            )
+        )
+        return await run.execute(), events
+
+    result, events = asyncio.run(scenario())
+    assert result.state is RunState.CANCELLED
+    assert states(result) == {"input": "SUCCEEDED", "flaky": "CANCELLED"}
+    assert result.nodes["flaky"].attempts == 1
+    assert [type(e).__name__ for e in events if getattr(e, "node_id", None) == "flaky"] == [
+        "NodeStarted",
+        "NodeRetrying",
+        "NodeFinished",
+    ]
 
 
 def test_cancelling_the_awaiting_task_cancels_the_run() -> None:
@@ -273,8 +411,16 @@ def test_cancelling_the_awaiting_task_cancels_the_run() -> None:
         from flowdesk.engine import HandlerRegistry
 
         run = WorkflowRun(definition, HandlerRegistry.default())
+        waiting = asyncio.Event()
+        run.subscribe(
+            lambda event: (
+                waiting.set()
+                if isinstance(event, NodeStarted) and event.node_id == "wait"
+                else None
+            )
+        )
         task = asyncio.create_task(run.execute())
-        await asyncio.sleep(0.05)
+        await waiting.wait()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

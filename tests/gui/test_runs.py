@@ -349,7 +349,9 @@ def test_the_event_loop_keeps_ticking_during_a_200_node_run(window, loop, tmp_pa
     assert all(painted(window, n) == "SUCCEEDED" for n in window.canvas.nodes)
     gaps = [b - a for a, b in pairwise(ticks)]
     assert len(ticks) > 10
-    assert max(gaps) < 0.1, f"the loop stalled for {max(gaps) * 1000:.0f} ms"
+    # A freeze, not a speed target (benchmarks/editor.py measures the gaps): a loaded CI
+    # machine may pause the process for a while, but never for a whole second per paint.
+    assert max(gaps) < 1.0, f"the loop stalled for {max(gaps) * 1000:.0f} ms"
 
 
 @pytest.mark.parametrize("text", ["[1, 2]", "{oops"])

@@ -52,10 +52,15 @@ def test_replacing_another_saved_workflow_asks(seed, window, dialogs, private_st
         assert len(store.definitions.load("Parallel API Fetcher").nodes) == 5
 
 
-def test_empty_store_and_store_errors(window, dialogs, tmp_path):
+def test_empty_store_and_store_errors(window, dialogs, tmp_path, qtbot, monkeypatch):
     assert not window.open_from_store_dialog()
     assert "no saved workflows" in window.statusBar().currentMessage()
     (tmp_path / "not-a-db").write_text("this is not sqlite " * 100)
-    window.library.db_path = tmp_path / "not-a-db"
-    assert not window.open_from_store_dialog()
-    assert dialogs.errors
+    monkeypatch.setenv("FLOWDESK_DB", str(tmp_path / "not-a-db"))
+    from flowdesk.gui.main_window import MainWindow
+
+    broken = MainWindow(dialogs=dialogs, settings=window.recent.settings)
+    qtbot.addWidget(broken)
+    assert not broken.open_from_store_dialog()
+    assert "not a FlowDesk database" in dialogs.errors[-1]
+    assert "Run history unavailable" in broken.statusBar().currentMessage()

@@ -1,0 +1,540 @@
+"""Auto-layout: columns by dependency depth, few crossings (grandalf's Sugiyama), no wire over a node.
+
+Qt-free, so it is testable alone: the canvas passes its node sizes in, and
+`wire_curve` models the curve NodeGraphQt draws from an output port to an
+input port. grandalf orders the nodes of each column to reduce crossings and
+proposes where they go (Brandes-Köpf). On the canvas, though, a wire that
+skips columns is one curve between its two ports, not a path through
+grandalf's dummy vertices, so the final placement (`_place`) goes column by
+column, left to right, and puts each node as near grandalf's proposal as it
+can while keeping every wire into it off the nodes already placed: nothing
+placed earlier moves again, so every wire is checked against its final
+surroundings.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
+
+from grandalf.graphs import Edge, Vertex, graph_core
+from grandalf.layouts import SugiyamaLayout
+
+from flowdesk.model.workflow import WorkflowDefinition
+
+Position = tuple[float, float]
+Size = tuple[float, float]
+Pair = tuple[str, str]  # (source, target): target depends on source
+Curve = tuple[Position, Position, Position, Position]
+Interval = tuple[float, float]
+
+NODE_SIZE: Size = (160.0, 60.0)  # the canvas's node when no size is given
+PORT_Y = 37.0  # where both ports' wires attach, below a node's top edge
+LAYER_GAP = 110.0  # between one column's widest node and the next column
+ROW_GAP = 40.0  # between two nodes of a column
+WIRE_CLEARANCE = 8.0  # kept between a wire and a node it does not end at
+COMPONENT_GAP = 80.0  # between unconnected parts of the workflow
+# grandalf is pure Python and its cost grows with the dummy vertices it adds on wires that
+# skip columns (~1.6 s for 2,000 nodes + 2,000 dummies). Beyond this many nodes + dummies
+# a column is ordered by one barycenter sweep instead (`_order_simply`); wires stay clear.
+MAX_SUGIYAMA_ITEMS = 6_000
+MAX_REPAIR_PASSES = 20
+
+
+@dataclass(frozen=True)
+class NodeBoxes:
+    """The size of each node as drawn, and where its ports are."""
+
+    sizes: Mapping[str, Size] = field(default_factory=dict)
+    default: Size = NODE_SIZE
+    port_y: float = PORT_Y
+
+    def size(self, node_id: str) -> Size:
+        return self.sizes.get(node_id, self.default)
+
+
+def layered_positions(
+    definition: WorkflowDefinition, boxes: NodeBoxes | None = None
+) -> dict[str, Position]:
+    """Top-left corner of every node: columns by dependency depth, unconnected parts stacked."""
+    boxes = boxes or NodeBoxes()
+    ids = list(dict.fromkeys(node.id for node in definition.nodes))
+    edges = _forward_edges(ids, definition_edges(definition))
+    positions: dict[str, Position] = {}
+    top = 0.0
+    for component, component_edges in _components(ids, edges):
+        placed = _layout_component(component, component_edges, boxes)
+        bottom = top
+        for node_id, (x, y) in placed.items():
+            positions[node_id] = (round(x, 1), round(y + top, 1))
+            bottom = max(bottom, y + top + boxes.size(node_id)[1])
+        top = bottom + COMPONENT_GAP
+    return positions
+
+
+def definition_edges(definition: WorkflowDefinition) -> list[Pair]:
+    """Every wire the canvas draws: (dependency, node) for dependencies that exist."""
+    ids = {node.id for node in definition.nodes}
+    pairs = ((dep, node.id) for node in definition.nodes for dep in node.dependencies if dep in ids)
+    return list(dict.fromkeys(pair for pair in pairs if pair[0] != pair[1]))
+
+
+# --- wire geometry, as NodeGraphQt draws it ---
+
+
+def wire_curve(start: Position, end: Position, target_width: float) -> Curve:
+    """The cubic Bézier from an output port at `start` to an input port at `end`.
+
+    NodeGraphQt (horizontal layout, curved pipes) pulls both control points
+    horizontally by the x distance, capped at the width of the node the wire
+    enters. Its y is then `start.y + (end.y - start.y) * smoothstep(t)`.
+    """
+    tangent = min(abs(end[0] - start[0]), target_width)
+    return start, (start[0] + tangent, start[1]), (end[0] - tangent, end[1]), end
+
+
+def curve_point(curve: Curve, t: float) -> Position:
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
+    u = 1 - t
+    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
+    return a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3
+
+
+def _rise(curve: Curve, x: float) -> float:
+    """How far along its rise (0 at the start, 1 at the end) a left-to-right wire is at `x`.
+
+    x(t) of such a curve increases with t, so bisection finds t; the rise is
+    smoothstep(t), the same for every wire with these x coordinates.
+    """
+    (x0, _), (x1, _), (x2, _), (x3, _) = curve
+    if x <= x0:
+        return 0.0
+    if x >= x3:
+        return 1.0
+    # x(t) - x0 as a polynomial: c1 t + c2 t^2 + c3 t^3.
+    c1, c2, c3 = 3 * (x1 - x0), 3 * (x2 - 2 * x1 + x0), x3 - 3 * x2 + 3 * x1 - x0
+    goal, low, high = x - x0, 0.0, 1.0
+    for _ in range(28):
+        t = (low + high) / 2
+        if ((c3 * t + c2) * t + c1) * t < goal:
+            low = t
+        else:
+            high = t
+    t = (low + high) / 2
+    return t * t * (3 - 2 * t)
+
+
+def curve_y_span(curve: Curve, left: float, right: float) -> Interval | None:
+    """The lowest and highest y of a left-to-right wire between x = left and x = right,
+    or None when it does not pass there."""
+    (x_start, y_start), (x_end, y_end) = curve[0], curve[3]
+    if x_end <= x_start or max(left, x_start) > min(right, x_end):
+        return None
+    rise = y_end - y_start
+    ends = (y_start + rise * _rise(curve, left), y_start + rise * _rise(curve, right))
+    return min(ends), max(ends)
+
+
+def node_wire_curve(
+    source: str, target: str, positions: Mapping[str, Position], boxes: NodeBoxes
+) -> Curve:
+    (sx, sy), (tx, ty) = positions[source], positions[target]
+    start = (sx + boxes.size(source)[0], sy + boxes.port_y)
+    return wire_curve(start, (tx, ty + boxes.port_y), boxes.size(target)[0])
+
+
+def wires_over_nodes(
+    edges: Iterable[Pair],
+    positions: Mapping[str, Position],
+    boxes: NodeBoxes | None = None,
+    clearance: float = 0.0,
+) -> list[tuple[str, str, str]]:
+    """(source, target, node) for each left-to-right wire passing within `clearance` of a node
+    that is not one of its ends. A check for tests: O(wires x nodes)."""
+    boxes = boxes or NodeBoxes()
+    found = []
+    for source, target in edges:
+        curve = node_wire_curve(source, target, positions, boxes)
+        if curve[3][0] <= curve[0][0]:
+            continue  # drawn backwards (a cycle): not laid out, not checked
+        for node_id, (x, y) in positions.items():
+            if node_id in (source, target):
+                continue
+            width, height = boxes.size(node_id)
+            span = curve_y_span(curve, x - clearance, x + width + clearance)
+            if span and span[0] <= y + height + clearance and span[1] >= y - clearance:
+                found.append((source, target, node_id))
+    return found
+
+
+# --- the graph ---
+
+
+def _forward_edges(ids: list[str], edges: list[Pair]) -> list[Pair]:
+    """`edges` without those that close a cycle (found by a depth-first search in id order)."""
+    children: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for source, target in edges:
+        children[source].append(target)
+    state: dict[str, bool] = {}  # True while on the search path, False when done
+    back: set[Pair] = set()
+    for root in ids:
+        if root in state:
+            continue
+        state[root] = True
+        stack = [(root, iter(children[root]))]
+        while stack:
+            node, pending = stack[-1]
+            child = next(pending, None)
+            if child is None:
+                state[node] = False
+                stack.pop()
+            elif state.get(child):
+                back.add((node, child))
+            elif child not in state:
+                state[child] = True
+                stack.append((child, iter(children[child])))
+    return [edge for edge in edges if edge not in back]
+
+
+def _components(ids: list[str], edges: list[Pair]) -> list[tuple[list[str], list[Pair]]]:
+    """Connected parts, in the order their first node appears."""
+    parent = {node_id: node_id for node_id in ids}
+
+    def root(node_id: str) -> str:
+        while parent[node_id] != node_id:
+            parent[node_id] = parent[parent[node_id]]
+            node_id = parent[node_id]
+        return node_id
+
+    for source, target in edges:
+        parent[root(source)] = root(target)
+    groups: dict[str, tuple[list[str], list[Pair]]] = {}
+    for node_id in ids:
+        groups.setdefault(root(node_id), ([], []))[0].append(node_id)
+    for edge in edges:
+        groups[root(edge[0])][1].append(edge)
+    return list(groups.values())
+
+
+def _ranks(ids: list[str], edges: list[Pair]) -> dict[str, int]:
+    """Each node's column: the longest path to it from a node without dependencies."""
+    deps: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for source, target in edges:
+        deps[target].append(source)
+    rank: dict[str, int] = {}
+    for node_id in TopologicalSorter(deps).static_order():
+        rank[node_id] = max((rank[dep] + 1 for dep in deps[node_id]), default=0)
+    return rank
+
+
+# --- ordering: grandalf, or one sweep for very large graphs ---
+
+
+@dataclass
+class _Order:
+    """Nodes per column top to bottom, and where each would like its port line."""
+
+    columns: list[list[str]]
+    port_line: dict[str, float]
+
+
+@dataclass
+class _View:
+    """What grandalf reads (w, h) and writes (xy) for each vertex."""
+
+    w: float
+    h: float
+    xy: Position = (0.0, 0.0)
+
+
+def _layout_component(ids: list[str], edges: list[Pair], boxes: NodeBoxes) -> dict[str, Position]:
+    rank = _ranks(ids, edges)
+    dummies = sum(rank[target] - rank[source] - 1 for source, target in edges)
+    if len(ids) + dummies <= MAX_SUGIYAMA_ITEMS:
+        order = _order_with_grandalf(ids, edges, rank, boxes)
+    else:
+        order = _order_simply(ids, edges, rank, boxes)
+    return _place(order, edges, boxes)
+
+
+def _order_with_grandalf(
+    ids: list[str], edges: list[Pair], rank: Mapping[str, int], boxes: NodeBoxes
+) -> _Order:
+    vertices = {node_id: Vertex(node_id) for node_id in ids}
+    for node_id, vertex in vertices.items():
+        width, height = boxes.size(node_id)
+        # grandalf lays layers top to bottom and ours run left to right, so its x is our y.
+        # The extent is symmetric about the port line so that aligned nodes get straight wires.
+        vertex.view = _View(2 * max(boxes.port_y, height - boxes.port_y), width)
+    # A graph_core built from lists keeps grandalf's results independent of hash order.
+    core = graph_core(list(vertices.values()), [Edge(vertices[s], vertices[t]) for s, t in edges])
+    sugiyama = SugiyamaLayout(core)
+    sugiyama.xspace = ROW_GAP
+    roots = [vertices[node_id] for node_id in ids if rank[node_id] == 0]
+    sugiyama.init_all(roots=roots, inverted_edges=[])
+    for _ in range(2):  # two down-and-up sweeps of crossing reduction
+        for _layer in sugiyama.ordering_step():
+            pass
+    sugiyama.setxy()
+    port_line = {node_id: vertex.view.xy[0] for node_id, vertex in vertices.items()}
+    columns = [
+        sorted(
+            (vertex.data for vertex in layer if isinstance(vertex, Vertex)),
+            key=port_line.__getitem__,
+        )
+        for layer in sugiyama.layers
+    ]
+    return _Order(columns, port_line)
+
+
+def _order_simply(
+    ids: list[str], edges: list[Pair], rank: Mapping[str, int], boxes: NodeBoxes
+) -> _Order:
+    """Each column sorted by the mean row of its nodes' dependencies, stacked from the top."""
+    deps: dict[str, list[str]] = {node_id: [] for node_id in ids}
+    for source, target in edges:
+        deps[target].append(source)
+    columns: list[list[str]] = [[] for _ in range(max(rank.values(), default=0) + 1)]
+    for node_id in ids:
+        columns[rank[node_id]].append(node_id)
+    row: dict[str, float] = {}
+    port_line: dict[str, float] = {}
+    for column in columns:
+        column.sort(key=lambda n: sum(row[d] for d in deps[n]) / len(deps[n]) if deps[n] else -1)
+        y = 0.0
+        for index, node_id in enumerate(column):
+            row[node_id] = float(index)
+            port_line[node_id] = y + boxes.port_y
+            y += boxes.size(node_id)[1] + ROW_GAP
+    return _Order(columns, port_line)
+
+
+# --- placement: no wire over a node ---
+
+
+def _place(order: _Order, edges: list[Pair], boxes: NodeBoxes) -> dict[str, Position]:
+    placement = _Placement(order, edges, boxes)
+    placement.place_in_order()
+    placement.repair()
+    return placement.positions()
+
+
+class _Placement:
+    """Heights of nodes in fixed columns, chosen so that no wire passes a node.
+
+    The x of every wire is fixed by the columns, so a wire between two ends
+    whose heights differ by d is at `y_start + d * rise(x)`, with `rise` from
+    0 to 1 the same for any d. For a node that the wire could pass, the d that
+    make it pass form one interval (`_blocked_rise`); so for a node about to
+    move, every height that would put it on a wire, put a wire of its own on
+    another node, or overlap a neighbour is a union of intervals, and the
+    nearest free height is easy to find.
+    """
+
+    def __init__(self, order: _Order, edges: list[Pair], boxes: NodeBoxes) -> None:
+        self.order, self.edges, self.boxes = order, edges, boxes
+        self.columns = order.columns
+        self.column_of = {node: k for k, column in enumerate(self.columns) for node in column}
+        self.width = [max(boxes.size(n)[0] for n in column) for column in self.columns]
+        self.left: list[float] = []
+        x = 0.0
+        for column_width in self.width:
+            self.left.append(x)
+            x += column_width + LAYER_GAP
+        self.wires_of: dict[str, list[Pair]] = {}
+        self.wires_over: list[list[Pair]] = [[] for _ in self.columns]
+        for edge in edges:
+            for end in edge:
+                self.wires_of.setdefault(end, []).append(edge)
+            for k in range(self.column_of[edge[0]], self.column_of[edge[1]] + 1):
+                self.wires_over[k].append(edge)
+        self.top: dict[str, float] = {}
+        self._rises: dict[tuple[float, float, float, float], float] = {}
+
+    def positions(self) -> dict[str, Position]:
+        shift = min(self.top.values(), default=0.0)
+        return {node: (self.left[self.column_of[node]], y - shift) for node, y in self.top.items()}
+
+    def place_in_order(self) -> None:
+        """Column by column, each node at the free height nearest grandalf's proposal, where
+        free means apart from the nodes placed above it and with each wire into it clear of
+        the nodes already placed."""
+        for column in self.columns:
+            for index, node in enumerate(column):
+                blocked = self._neighbours(node, column[:index])
+                for edge in self.wires_of.get(node, ()):
+                    if edge[1] == node:
+                        blocked += self._own_wire(node, edge)
+                wanted = self.order.port_line[node] - self.boxes.port_y
+                free = _nearest_free(wanted, blocked)
+                self.top[node] = wanted if free is None else free
+
+    def repair(self) -> None:
+        """Move a node off each wire that still passes it, or move one of the wire's ends:
+        whichever of the three has the nearest free height, counting every node and wire.
+        A move clears all the mover was involved in and cannot put anything else on a
+        wire, so each move leaves fewer hits and the passes end."""
+        for _ in range(MAX_REPAIR_PASSES):
+            hits = self.hits()
+            if not hits:
+                return
+            for edge, node in hits:
+                if self._hit(edge, node):
+                    self._move_nearest(node, *edge)
+
+    def _move_nearest(self, *nodes: str) -> None:
+        best: tuple[float, str, float] | None = None
+        for node in nodes:
+            column = self.columns[self.column_of[node]]
+            blocked = self._neighbours(node, [other for other in column if other != node])
+            blocked += self._passing_wires(node)
+            for edge in self.wires_of.get(node, ()):
+                blocked += self._own_wire(node, edge)
+            free = _nearest_free(self.top[node], blocked)
+            if free is not None and (best is None or abs(free - self.top[node]) < best[0]):
+                best = (abs(free - self.top[node]), node, free)
+        if best is not None:
+            self.top[best[1]] = best[2]
+
+    def hits(self) -> list[tuple[Pair, str]]:
+        """(wire, node) for each node a wire passes, with a little less than the clearance."""
+        found = []
+        for k, column in enumerate(self.columns):
+            column = sorted(column, key=self.top.__getitem__)
+            tops = [self.top[node] for node in column]
+            reach = max(self.boxes.size(node)[1] for node in column) + WIRE_CLEARANCE
+            for edge in self.wires_over[k]:
+                span = self._span(edge, self.left[k], self.left[k] + self.width[k])
+                if span is None:
+                    continue
+                first = bisect.bisect_left(tops, span[0] - reach)
+                last = bisect.bisect_right(tops, span[1] + WIRE_CLEARANCE)
+                found += [(edge, n) for n in column[first:last] if self._hit(edge, n)]
+        return found
+
+    def _hit(self, edge: Pair, node: str) -> bool:
+        if node in edge:
+            return False
+        k, clearance = self.column_of[node], WIRE_CLEARANCE - 1
+        width, height = self.boxes.size(node)
+        span = self._span(edge, self.left[k] - clearance, self.left[k] + width + clearance)
+        top = self.top[node]
+        return (
+            span is not None and span[0] <= top + height + clearance and span[1] >= top - clearance
+        )
+
+    def _line(self, node: str) -> float:
+        return self.top[node] + self.boxes.port_y
+
+    def _ends_x(self, edge: Pair) -> tuple[float, float]:
+        source, target = edge
+        start = self.left[self.column_of[source]] + self.boxes.size(source)[0]
+        return start, self.left[self.column_of[target]]
+
+    def _rise(self, edge: Pair, x: float) -> float:
+        """`_rise` of the wire's curve at x; it depends on x coordinates only, so it is
+        shared by every wire between the same two columns."""
+        start, end = self._ends_x(edge)
+        tangent = min(end - start, self.boxes.size(edge[1])[0])
+        key = (start, end, tangent, x)
+        if key not in self._rises:
+            self._rises[key] = _rise(wire_curve((start, 0.0), (end, 0.0), tangent), x)
+        return self._rises[key]
+
+    def _span(self, edge: Pair, left: float, right: float) -> Interval | None:
+        """The wire's lowest and highest y between two x, or None if it is not there."""
+        start, end = self._ends_x(edge)
+        if end <= start or max(left, start) > min(right, end):
+            return None
+        line, rise = self._line(edge[0]), self._line(edge[1]) - self._line(edge[0])
+        ends = (line + rise * self._rise(edge, left), line + rise * self._rise(edge, right))
+        return min(ends), max(ends)
+
+    def _neighbours(self, node: str, others: Iterable[str]) -> list[Interval]:
+        """Tops at which `node` would come closer than ROW_GAP to one of `others`."""
+        height = self.boxes.size(node)[1]
+        return [
+            (self.top[o] - height - ROW_GAP, self.top[o] + self.boxes.size(o)[1] + ROW_GAP)
+            for o in others
+        ]
+
+    def _passing_wires(self, node: str) -> list[Interval]:
+        """Tops at which a wire between two other nodes would pass `node`."""
+        k, (width, height) = self.column_of[node], self.boxes.size(node)
+        blocked = []
+        for edge in self.wires_over[k]:
+            if node in edge:
+                continue
+            span = self._span(
+                edge, self.left[k] - WIRE_CLEARANCE, self.left[k] + width + WIRE_CLEARANCE
+            )
+            if span:
+                blocked.append((span[0] - WIRE_CLEARANCE - height, span[1] + WIRE_CLEARANCE))
+        return blocked
+
+    def _own_wire(self, node: str, edge: Pair) -> list[Interval]:
+        """Tops of `node` (one end of `edge`) at which the wire would pass a placed node.
+
+        Measured from the other end: the wire is at `y_other + d * r` where d is
+        this end's height minus the other's, and r the rise counted from there.
+        """
+        source, target = edge
+        other = target if node == source else source
+        if other not in self.top:
+            return []
+        start, end = self._ends_x(edge)
+        blocked = []
+        for k in range(self.column_of[source], self.column_of[target] + 1):
+            for obstacle in self.columns[k]:
+                if obstacle in edge or obstacle not in self.top:
+                    continue
+                width, height = self.boxes.size(obstacle)
+                left = self.left[k] - WIRE_CLEARANCE
+                right = self.left[k] + width + WIRE_CLEARANCE
+                if max(left, start) > min(right, end):
+                    continue  # the wire does not pass this column where the obstacle is
+                low, high = self._rise(edge, left), self._rise(edge, right)
+                if node == source:
+                    low, high = 1 - high, 1 - low
+                line = self._line(other)
+                gap = _blocked_rise(
+                    self.top[obstacle] - WIRE_CLEARANCE - line,
+                    self.top[obstacle] + height + WIRE_CLEARANCE - line,
+                    low,
+                    high,
+                )
+                if gap is not None:
+                    blocked.append((self.top[other] + gap[0], self.top[other] + gap[1]))
+        return blocked
+
+
+def _blocked_rise(above: float, below: float, low: float, high: float) -> Interval | None:
+    """The rises d (target minus source) for which d * r lies in [above, below] for some r in
+    [low, high] (0 <= low <= high <= 1): the wire then passes the node."""
+    infinity = float("inf")
+    if high <= 0:
+        return (-infinity, infinity) if above <= 0 <= below else None
+    if above <= 0 <= below:
+        return (above / low, below / low) if low > 0 else (-infinity, infinity)
+    if above > 0:
+        return (above / high, below / low if low > 0 else infinity)
+    return (above / low if low > 0 else -infinity, below / high)
+
+
+def _nearest_free(wanted: float, blocked: list[Interval]) -> float | None:
+    """The height nearest `wanted` outside every blocked interval (an interval may be
+    unbounded on one side, then only its other side is free); None if there is none."""
+    step = 0.5  # land just outside an interval, not on its edge
+    merged: list[list[float]] = []
+    for start, end in sorted(blocked):
+        if merged and start <= merged[-1][1] + 2 * step:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    for start, end in merged:
+        if start <= wanted <= end:
+            free = [y for y in (start - step, end + step) if abs(y) < float("inf")]
+            return min(free, key=lambda y: abs(y - wanted), default=None)
+    return wanted
