@@ -57,8 +57,17 @@ def _execute_timed(run: WorkflowRun) -> float:
 
 
 def bench_engine(repeat: int, quick: bool) -> list[Row]:
-    """FlowDesk against the minimal runner on the same DAG, without and with SQLite."""
-    from flowdesk.store import Store
+    """FlowDesk against the minimal runner on the same DAG, without and with SQLite.
+
+    `flowdesk_s` executes an already built run; `with_validation` counts from the first
+    engine call (the compiled-plan cache lookup, which validates and plans only the first
+    time a content is seen, building the run) until every output is in hand; `cold_build_s`
+    is that first compile. The SQLite figure goes through the run service: the run record
+    is created, the run built, executed and every result committed.
+    """
+    from flowdesk.engine.plan import compile_workflow
+    from flowdesk.runs import RunService
+    from flowdesk.runs.compiled import CompiledCache
 
     registry = HandlerRegistry.default()
     rows = []
@@ -67,22 +76,25 @@ def bench_engine(repeat: int, quick: bool) -> list[Row]:
             continue
         nodes = make()
         definition = workflow_from_data(as_workflow(name, nodes))
+        cache = CompiledCache(registry)
+        cold = median_time(lambda d=definition: compile_workflow(d, registry), max(1, repeat // 2))
         plain, with_validation, persisted = [], [], []
-        for _ in range(repeat):
-            started = time.perf_counter()
-            run = WorkflowRun(definition, registry, max_concurrency=10**9)
-            plain.append(_execute_timed(run))
-            with_validation.append(time.perf_counter() - started)
-            with tempfile.TemporaryDirectory() as folder:
-                store = Store.open(Path(folder) / "bench.db")
-                try:
-                    run = WorkflowRun(
-                        definition, registry, max_concurrency=10**9, recorder=store.recorder()
-                    )
-                    store.runs.create_run(definition, run_id=run.id)
-                    persisted.append(_execute_timed(run))
-                finally:
-                    store.close()
+        with tempfile.TemporaryDirectory() as folder:
+            service = RunService(registry, Path(folder) / "bench.db", max_concurrency=10**9)
+            service.compile(definition)  # warm, as for every run after a workflow's first
+            try:
+                for _ in range(repeat):
+                    started = time.perf_counter()
+                    run = WorkflowRun(cache.get(definition), max_concurrency=10**9)
+                    plain.append(_execute_timed(run))
+                    with_validation.append(time.perf_counter() - started)
+                    started = time.perf_counter()
+                    handle = service.start(definition)
+                    result = asyncio.run(handle.execute())  # type: ignore[union-attr]
+                    persisted.append(time.perf_counter() - started)
+                    assert result.state.value == "COMPLETED", result.state
+            finally:
+                service.close()
         minimal = median_time(lambda nodes=nodes: asyncio.run(run_minimal(nodes)), repeat)
         execute, sqlite = statistics.median(plain), statistics.median(persisted)
         rows.append(
@@ -93,11 +105,12 @@ def bench_engine(repeat: int, quick: bool) -> list[Row]:
                 "flowdesk_s": execute,
                 "ratio": execute / minimal,
                 "ratio_with_validation": statistics.median(with_validation) / minimal,
+                "cold_build_s": cold,
                 "nodes_per_s": len(nodes) / execute,
                 "sqlite_s": sqlite,
                 "ratio_sqlite": sqlite / minimal,
                 "nodes_per_s_sqlite": len(nodes) / sqlite,
-                "target": "ratio <= 3; sqlite >= 10,000 nodes/s",
+                "target": "ratio_with_validation <= 2.5; sqlite >= 35,000 nodes/s",
             }
         )
     return rows

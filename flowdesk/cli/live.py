@@ -20,15 +20,15 @@ from rich.table import Table
 from rich.text import Text
 
 from flowdesk.cli.progress import ansi, finished_line, header_line, id_width, summary
-from flowdesk.engine.events import (
+from flowdesk.engine import (
     NodeFinished,
     NodeRetrying,
     NodeStarted,
+    NodeState,
     RunEvent,
     RunFinished,
     RunStarted,
 )
-from flowdesk.engine.states import NodeState
 
 REFRESH_PER_SECOND = 4
 SHOWN_RUNNING = 4

@@ -11,17 +11,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TextIO
 
-from flowdesk.engine.events import (
+from flowdesk.engine import (
     Listener,
     NodeFinished,
     NodeRetrying,
     NodeStarted,
+    NodeState,
     RunEvent,
     RunFinished,
+    RunResult,
     RunStarted,
+    RunState,
 )
-from flowdesk.engine.results import RunResult
-from flowdesk.engine.states import NodeState, RunState
 
 MARKS = {
     NodeState.SUCCEEDED: ("✓", "32"),

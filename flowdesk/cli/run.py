@@ -24,11 +24,13 @@ from flowdesk.cli import (
     read_workflow,
 )
 from flowdesk.cli.progress import progress_listener
-from flowdesk.engine.events import Listener
-from flowdesk.engine.plan import InvalidWorkflowError
-from flowdesk.engine.results import RunResult
-from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY
-from flowdesk.engine.states import RunState
+from flowdesk.engine import (
+    DEFAULT_MAX_CONCURRENCY,
+    InvalidWorkflowError,
+    Listener,
+    RunResult,
+    RunState,
+)
 
 if TYPE_CHECKING:
     from flowdesk.runs import RunHandle, RunService

@@ -27,9 +27,7 @@ from flowdesk.cli.run import (
     positive_int,
     report,
 )
-from flowdesk.engine.plan import InvalidWorkflowError
-from flowdesk.engine.results import NodeResult
-from flowdesk.engine.states import NodeState, RunState
+from flowdesk.engine import InvalidWorkflowError, NodeResult, NodeState, RunState
 
 if TYPE_CHECKING:
     from flowdesk.store import RunSummary, StoredRun

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from flowdesk.engine.execution import NodePlan
 from flowdesk.engine.registry import HandlerRegistry
-from flowdesk.model import Problem, WorkflowDefinition, errors_only, validate_workflow
+from flowdesk.model import (
+    Problem,
+    WorkflowDefinition,
+    dump_snapshot,
+    errors_only,
+    validate_workflow,
+)
 
 
 class InvalidWorkflowError(ValueError):
@@ -36,6 +42,8 @@ class CompiledWorkflow:
     """Node id -> how many distinct dependencies it waits for (a run copies and counts down)."""
     output_node_ids: tuple[str, ...]
     needs_http: bool
+    snapshot_json: str
+    """The definition as the store keeps it with each run (compact, without layout)."""
 
     @property
     def name(self) -> str:
@@ -72,4 +80,5 @@ def compile_workflow(definition: WorkflowDefinition, registry: HandlerRegistry) 
         waiting_on={node_id: len(deps) for node_id, deps in dependencies.items()},
         output_node_ids=tuple(n.id for n in definition.nodes if n.handler == "output"),
         needs_http=any(plan.handler.needs_http for plan in plans.values()),
+        snapshot_json=dump_snapshot(definition),
     )

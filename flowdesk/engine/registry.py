@@ -90,9 +90,6 @@ class HandlerRegistry:
     def __iter__(self) -> Iterator[HandlerSpec]:
         return iter(self._handlers.values())
 
-    def names(self) -> list[str]:
-        return sorted(self._handlers)
-
     def config_models(self) -> dict[str, type[BaseModel]]:
         return {name: spec.config_model for name, spec in self._handlers.items()}
 

@@ -3,7 +3,7 @@
 Readiness is a count of unfinished dependencies per node, copied from the
 compiled workflow and counted down as nodes succeed (no polling, no graph
 walk per run). Ready nodes wait in a queue only when the run already has
-`max_concurrency` nodes in flight.
+`max_concurrency` nodes in flight. A run's life is described in docs/architecture.md.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Node and run states, exactly as DESIGN.md names them."""
+"""Node and run states: what every front-end shows and the store keeps (docs/architecture.md)."""
 
 from __future__ import annotations
 

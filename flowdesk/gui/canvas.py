@@ -19,7 +19,7 @@ from NodeGraphQt.qgraphics.node_base import NodeItem
 from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 
-from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
 from flowdesk.gui.edits import position_of

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
 from flowdesk.gui.schema_fields import UNSET, FieldEditor, FieldSchema, field_schemas

@@ -11,7 +11,7 @@ from typing import Any
 
 from PySide6.QtGui import QGuiApplication
 
-from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import edits
 from flowdesk.gui.canvas import CanvasView, Pair
 from flowdesk.gui.clipboard import NODES_MIME, PasteRefused, nodes_mime, read_clipboard

@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from flowdesk.gui.edits import auto_layout, dedupe_ids
-from flowdesk.model import Problem, WorkflowDefinition, load_workflow
+from flowdesk.model import Problem, WorkflowDefinition
 
 JSON_FILTER = "Workflow JSON (*.json);;All files (*)"
 MAX_RECENT = 8
@@ -149,7 +149,3 @@ def prepare_for_canvas(definition: WorkflowDefinition) -> tuple[WorkflowDefiniti
         )
     return definition, messages
 
-
-def read_workflow(path: Path) -> WorkflowDefinition:
-    """Load a file; raises WorkflowLoadError listing what is wrong."""
-    return load_workflow(path)

@@ -12,7 +12,7 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QCursor, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QStatusBar, QWidget
 
-from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine import HandlerRegistry
 from flowdesk.gui.canvas import CanvasView
 from flowdesk.gui.config_form import ConfigForm
 from flowdesk.gui.controller import EditorController
@@ -23,7 +23,6 @@ from flowdesk.gui.files import (
     RecentFiles,
     prepare_for_canvas,
     problem_lines,
-    read_workflow,
 )
 from flowdesk.gui.library import WorkflowLibrary
 from flowdesk.gui.locked_actions import UndoAction, explain_when_off
@@ -31,7 +30,13 @@ from flowdesk.gui.palette import HandlerSearch, PaletteWidget
 from flowdesk.gui.problems import LiveValidator, ProblemsList, problems_by_node
 from flowdesk.gui.run_commands import RunCommands
 from flowdesk.gui.workflow_panel import WorkflowPanel
-from flowdesk.model import WorkflowDefinition, WorkflowLoadError, errors_only, save_workflow
+from flowdesk.model import (
+    WorkflowDefinition,
+    WorkflowLoadError,
+    errors_only,
+    load_workflow,
+    save_workflow,
+)
 from flowdesk.runs import RunService
 from flowdesk.store import StoreError, resolve_db_location
 
@@ -389,7 +394,7 @@ class MainWindow(QMainWindow):
             return False
         path = Path(path)
         try:
-            definition = read_workflow(path)
+            definition = load_workflow(path)
         except WorkflowLoadError as exc:
             self.dialogs.show_problems(
                 self,
@@ -520,7 +525,7 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             return False
         try:
-            definition = read_workflow(path)
+            definition = load_workflow(path)
         except WorkflowLoadError as exc:
             self.dialogs.error(self, "Open example", "; ".join(problem_lines(exc.problems)))
             return False

@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from flowdesk.engine.registry import HandlerRegistry
+from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import theme
 from flowdesk.gui.document import WorkflowDocument
 from flowdesk.model import Problem, validate_workflow

@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
-from flowdesk.engine.results import RunResult
+from flowdesk.engine import RunResult
 from flowdesk.gui.canvas import CanvasView
 from flowdesk.gui.document import WorkflowDocument
 from flowdesk.gui.files import Dialogs
@@ -97,6 +97,7 @@ class RunCommands(QObject):
         self.panel.rerun_button.clicked.connect(self.rerun)
         self.panel.history_selected.connect(self.show_history_run)
         self.controller.started.connect(self._on_started)
+        self.controller.running.connect(lambda run_id: self.refresh_history(select=run_id))
         self.controller.finished.connect(self._on_finished)
         self.controller.board_changed.connect(self._sync_actions)
         self.controller.board_changed.connect(self.inspect_selection)

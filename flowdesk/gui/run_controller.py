@@ -15,10 +15,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from flowdesk.engine.events import RunEvent, RunFinished
-from flowdesk.engine.plan import InvalidWorkflowError
-from flowdesk.engine.results import RunResult
-from flowdesk.engine.states import NodeState
+from flowdesk.engine import (
+    InvalidWorkflowError,
+    NodeState,
+    RunEvent,
+    RunFinished,
+    RunResult,
+    RunStarted,
+)
 from flowdesk.gui.canvas import CanvasView
 from flowdesk.gui.run_state import RunBoard
 from flowdesk.model import WorkflowDefinition, dump_workflow
@@ -34,6 +38,7 @@ class RunController(QObject):
     """Owns the run on show: at most one live run per window."""
 
     started = Signal(str)  # run id
+    running = Signal(str)  # run id: the store now says RUNNING (the run claimed it)
     finished = Signal(object)  # RunResult
     board_changed = Signal()  # after each coalesced repaint
 
@@ -133,6 +138,8 @@ class RunController(QObject):
 
     def _on_event(self, event: RunEvent) -> None:
         self.board(event)
+        if isinstance(event, RunStarted):
+            self.running.emit(event.run_id)
         if isinstance(event, RunFinished):
             self.paint()
         elif not self._paint_timer.isActive():

@@ -27,8 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flowdesk.engine.results import NodeResult
-from flowdesk.engine.states import NodeState, RunState
+from flowdesk.engine import NodeResult, NodeState, RunState
 from flowdesk.gui import theme
 from flowdesk.gui.json_tree import JsonTree
 from flowdesk.gui.run_controller import RunController

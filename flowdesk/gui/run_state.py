@@ -11,16 +11,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flowdesk.engine.events import (
+from flowdesk.engine import (
     NodeFinished,
+    NodeResult,
     NodeRetrying,
     NodeStarted,
+    NodeState,
     RunEvent,
     RunFinished,
+    RunResult,
     RunStarted,
+    RunState,
 )
-from flowdesk.engine.results import NodeResult, RunResult
-from flowdesk.engine.states import NodeState, RunState
 
 
 @dataclass(frozen=True)

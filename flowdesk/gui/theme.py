@@ -30,7 +30,7 @@ HANDLER_ACCENTS: dict[str, RGB] = {
 UNKNOWN_ACCENT: RGB = (130, 130, 130)
 ERROR_COLOR: RGB = (235, 64, 52)
 WARNING_COLOR: RGB = (240, 190, 40)
-# Run states (DESIGN.md): the one place that maps a state to its colour.
+# Node states (engine/states.py): the one place that maps a state to its colour.
 STATE_COLORS: dict[str, RGB] = {
     "PENDING": (150, 150, 150),
     "RUNNING": (245, 166, 35),
@@ -38,6 +38,8 @@ STATE_COLORS: dict[str, RGB] = {
     "FAILED": (226, 54, 54),
     "SKIPPED": (85, 85, 85),
     "CANCELLED": (150, 80, 200),
+    # Was running when its process died: the amber of RUNNING, darkened (it is not running).
+    "INTERRUPTED": (170, 110, 30),
 }
 RUNNING_WIRE_COLOR: RGB = STATE_COLORS["RUNNING"]
 INVALID_FIELD_STYLE = "border: 2px solid rgb(235, 64, 52);"

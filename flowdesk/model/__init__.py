@@ -2,6 +2,7 @@
 
 from flowdesk.model.graph import find_cycles, topological_levels, topological_order
 from flowdesk.model.loading import (
+    dump_snapshot,
     dump_workflow,
     load_workflow,
     parse_workflow,
@@ -28,6 +29,7 @@ __all__ = [
     "WorkflowDefinition",
     "WorkflowLoadError",
     "compile_template",
+    "dump_snapshot",
     "dump_workflow",
     "errors_only",
     "find_cycles",

@@ -41,6 +41,7 @@ COMPONENT_GAP = 80.0  # between unconnected parts of the workflow
 # a column is ordered by one barycenter sweep instead (`_order_simply`); wires stay clear.
 MAX_SUGIYAMA_ITEMS = 6_000
 MAX_REPAIR_PASSES = 20
+NEAR_WINDOW = 2_000.0  # how far from its proposal the first placement looks for room
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,7 @@ class _Placement:
                 self.wires_over[k].append(edge)
         self.top: dict[str, float] = {}
         self._rises: dict[tuple[float, float, float, float], float] = {}
+        self._sorted: dict[int, tuple[list[str], list[float], float]] = {}
 
     def positions(self) -> dict[str, Position]:
         shift = min(self.top.values(), default=0.0)
@@ -364,10 +366,10 @@ class _Placement:
         for column in self.columns:
             for index, node in enumerate(column):
                 blocked = self._neighbours(node, column[:index])
+                wanted = self.order.port_line[node] - self.boxes.port_y
                 for edge in self.wires_of.get(node, ()):
                     if edge[1] == node:
-                        blocked += self._own_wire(node, edge)
-                wanted = self.order.port_line[node] - self.boxes.port_y
+                        blocked += self._own_wire(node, edge, near=wanted)
                 free = _nearest_free(wanted, blocked)
                 self.top[node] = wanted if free is None else free
 
@@ -474,40 +476,72 @@ class _Placement:
                 blocked.append((span[0] - WIRE_CLEARANCE - height, span[1] + WIRE_CLEARANCE))
         return blocked
 
-    def _own_wire(self, node: str, edge: Pair) -> list[Interval]:
+    def _own_wire(self, node: str, edge: Pair, near: float | None = None) -> list[Interval]:
         """Tops of `node` (one end of `edge`) at which the wire would pass a placed node.
 
         Measured from the other end: the wire is at `y_other + d * r` where d is
         this end's height minus the other's, and r the rise counted from there.
+        With `near`, only tops within NEAR_WINDOW of it are looked for, among the
+        columns already complete (fast; `repair` checks what this leaves out).
         """
         source, target = edge
         other = target if node == source else source
         if other not in self.top:
             return []
         start, end = self._ends_x(edge)
+        line, other_top = self._line(other), self.top[other]
+        clearance, size = WIRE_CLEARANCE, self.boxes.size
+        last = self.column_of[target] - (near is not None)
         blocked = []
-        for k in range(self.column_of[source], self.column_of[target] + 1):
-            for obstacle in self.columns[k]:
-                if obstacle in edge or obstacle not in self.top:
+        for k in range(self.column_of[source], last + 1):
+            rises: dict[float, Interval] = {}
+            for obstacle in self._obstacles(k, line, near, other_top, edge):
+                if obstacle in edge:
                     continue
-                width, height = self.boxes.size(obstacle)
-                left = self.left[k] - WIRE_CLEARANCE
-                right = self.left[k] + width + WIRE_CLEARANCE
-                if max(left, start) > min(right, end):
-                    continue  # the wire does not pass this column where the obstacle is
-                low, high = self._rise(edge, left), self._rise(edge, right)
-                if node == source:
-                    low, high = 1 - high, 1 - low
-                line = self._line(other)
+                width, height = size(obstacle)
+                if width not in rises:
+                    left, right = self.left[k] - clearance, self.left[k] + width + clearance
+                    if max(left, start) > min(right, end):
+                        rises[width] = (-1.0, -1.0)  # the wire is not where this node is
+                    else:
+                        low, high = self._rise(edge, left), self._rise(edge, right)
+                        rises[width] = (1 - high, 1 - low) if node == source else (low, high)
+                low, high = rises[width]
+                if low < 0:
+                    continue
+                top = self.top[obstacle]
                 gap = _blocked_rise(
-                    self.top[obstacle] - WIRE_CLEARANCE - line,
-                    self.top[obstacle] + height + WIRE_CLEARANCE - line,
-                    low,
-                    high,
+                    top - clearance - line, top + height + clearance - line, low, high
                 )
                 if gap is not None:
-                    blocked.append((self.top[other] + gap[0], self.top[other] + gap[1]))
+                    blocked.append((other_top + gap[0], other_top + gap[1]))
         return blocked
+
+    def _obstacles(
+        self, k: int, line: float, near: float | None, other_top: float, edge: Pair
+    ) -> list[str]:
+        """The placed nodes of column k, or with `near` only those a wire from `line` can
+        reach while its other end stays within NEAR_WINDOW of `near`."""
+        if near is None:
+            return [node for node in self.columns[k] if node in self.top]
+        nodes, tops, tallest = self._sorted_column(k)
+        reach = max(abs(near - other_top) + NEAR_WINDOW, 0.0)
+        high = max(
+            self._rise(edge, self.left[k] + self.width[k] + WIRE_CLEARANCE),
+            1 - self._rise(edge, self.left[k] - WIRE_CLEARANCE),
+        )
+        first = bisect.bisect_left(tops, line - reach * high - tallest - WIRE_CLEARANCE)
+        last = bisect.bisect_right(tops, line + reach * high + WIRE_CLEARANCE)
+        return nodes[first:last]
+
+    def _sorted_column(self, k: int) -> tuple[list[str], list[float], float]:
+        """Column k's nodes by height, their tops and the tallest's height (a column that
+        is complete does not move again while nodes are placed in order)."""
+        if k not in self._sorted:
+            nodes = sorted(self.columns[k], key=self.top.__getitem__)
+            tallest = max(self.boxes.size(node)[1] for node in nodes)
+            self._sorted[k] = (nodes, [self.top[node] for node in nodes], tallest)
+        return self._sorted[k]
 
 
 def _blocked_rise(above: float, below: float, low: float, high: float) -> Interval | None:

@@ -1,4 +1,4 @@
-"""Check a workflow against every rule in DESIGN.md and report all problems at once."""
+"""Check a workflow against every rule of the workflow format and report all problems at once."""
 
 from __future__ import annotations
 

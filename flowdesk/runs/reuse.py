@@ -11,8 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from flowdesk.engine.results import NodeResult
-from flowdesk.engine.states import NodeState
+from flowdesk.engine import NodeResult, NodeState
 from flowdesk.model import WorkflowDefinition, topological_order
 
 NODE_IDENTITY_FIELDS = {"id", "dependencies"}

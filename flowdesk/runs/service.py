@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import concurrent.futures
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from flowdesk.engine.events import Listener
-from flowdesk.engine.plan import CompiledWorkflow, compile_workflow
-from flowdesk.engine.registry import HandlerRegistry
-from flowdesk.engine.results import NodeResult, RunResult
-from flowdesk.engine.scheduler import DEFAULT_MAX_CONCURRENCY, WorkflowRun
-from flowdesk.model import WorkflowDefinition, dump_workflow
+from flowdesk.engine import (
+    DEFAULT_MAX_CONCURRENCY,
+    CompiledWorkflow,
+    HandlerRegistry,
+    Listener,
+    NodeResult,
+    RunResult,
+    WorkflowRun,
+)
+from flowdesk.model import WorkflowDefinition
+from flowdesk.runs.compiled import CompiledCache
 from flowdesk.runs.reuse import reusable_results
 from flowdesk.store import (
     DefinitionRepository,
@@ -30,8 +34,6 @@ from flowdesk.store import (
     Store,
     StoredRun,
 )
-
-COMPILED_CACHE_SIZE = 16
 
 
 class RunHandle:
@@ -92,7 +94,7 @@ class RunService:
         self._transport = transport
         self._store: Store | None = None
         self._opening: concurrent.futures.Future[Store] | None = None
-        self._compiled: OrderedDict[str, CompiledWorkflow] = OrderedDict()
+        self._compiled = CompiledCache(registry)
         self._active: dict[str, RunHandle] = {}
 
     # -- the store ----------------------------------------------------------------------
@@ -141,16 +143,7 @@ class RunService:
 
     def compile(self, definition: WorkflowDefinition) -> CompiledWorkflow:
         """Validated and planned once per content; raises InvalidWorkflowError."""
-        key = dump_workflow(definition, include_layout=False)
-        compiled = self._compiled.get(key)
-        if compiled is None:
-            compiled = compile_workflow(definition, self.registry)
-            self._compiled[key] = compiled
-            if len(self._compiled) > COMPILED_CACHE_SIZE:
-                self._compiled.popitem(last=False)
-        else:
-            self._compiled.move_to_end(key)
-        return compiled
+        return self._compiled.get(definition)
 
     # -- starting and resuming ----------------------------------------------------------------
 
@@ -176,7 +169,11 @@ class RunService:
                 return existing
         compiled = self.compile(definition)
         run_id, created = self.store.runs.create_run(
-            definition, params, idempotency_key=idempotency_key, run_id=uuid.uuid4().hex
+            definition,
+            params,
+            idempotency_key=idempotency_key,
+            run_id=uuid.uuid4().hex,
+            definition_json=compiled.snapshot_json,
         )
         if not created:  # another process took the key between our check and our insert
             return self.store.runs.load(run_id)

@@ -14,8 +14,7 @@ import sqlite3
 from functools import partial
 from typing import Any
 
-from flowdesk.engine.results import NodeResult, RunResult
-from flowdesk.engine.states import NodeState, RunState
+from flowdesk.engine import NodeResult, NodeState, RunResult, RunState
 from flowdesk.store.codec import to_json_text, to_text
 from flowdesk.store.errors import RunNotResumableError
 from flowdesk.store.owner import ProcessIdentity

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from flowdesk.engine import NodeState, RunState
 from flowdesk.engine.results import NodeResult, RunResult, seconds_between
-from flowdesk.engine.states import NodeState, RunState
-from flowdesk.model import WorkflowDefinition, WorkflowLoadError, dump_workflow, parse_workflow
+from flowdesk.model import WorkflowDefinition, WorkflowLoadError, dump_snapshot, parse_workflow
 from flowdesk.store.codec import from_json_text, from_text, to_text, utc_now
 from flowdesk.store.errors import (
     AmbiguousRunIdError,
@@ -115,10 +115,13 @@ class RunRepository:
         *,
         idempotency_key: str | None = None,
         run_id: str | None = None,
+        definition_json: str | None = None,
     ) -> tuple[str, bool]:
-        """(run id, created). With a key seen before for this workflow: (that run's id, False)."""
+        """(run id, created). With a key seen before for this workflow: (that run's id, False).
+
+        `definition_json` is the snapshot to store when the caller has it already."""
         new_id = run_id or uuid.uuid4().hex
-        definition_json = dump_workflow(definition)
+        definition_json = definition_json or dump_snapshot(definition)
         params_json = json.dumps(dict(params or {}), separators=(",", ":"))
         owner = self._identity
         created_at = to_text(utc_now())
@@ -166,7 +169,7 @@ class RunRepository:
         Node rows follow it: nodes in `keep` keep their stored result, other existing nodes
         are reset to PENDING, new nodes are added and nodes no longer in it are dropped.
         """
-        definition_json = dump_workflow(definition)
+        definition_json = dump_snapshot(definition)
         kept = frozenset(keep)
 
         def rebind(connection: sqlite3.Connection) -> None:

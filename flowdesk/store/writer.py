@@ -8,7 +8,8 @@ each waiter resumes only once its transaction has committed. Under load the
 batches grow by themselves: results queue up while the previous commit syncs.
 Node results of one event-loop turn are gathered first; when the thread is idle
 they commit right on the loop's thread, never waiting for a lock (~20 µs for a
-chain link, against ~60 µs for the round trip to the thread).
+chain link, against ~60 µs for the round trip to the thread). See docs/architecture.md,
+"The store's commit path".
 """
 
 from __future__ import annotations
@@ -23,12 +24,11 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from flowdesk.store.errors import StoreError
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
 Operation = Callable[[sqlite3.Connection], Any]
 """A write that runs inside the writer's transaction. It reports logical outcomes (say, a run
 that cannot be claimed) by its return value: an exception rolls back the whole batch."""

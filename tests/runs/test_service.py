@@ -90,7 +90,7 @@ def test_a_repeated_idempotency_key_returns_the_stored_run(service):
 def test_a_definition_is_compiled_once_per_content(service, monkeypatch):
     text = '{"name": "w", "dag": {"nodes": [{"id": "a", "handler": "input"}]}}'
     calls = []
-    import flowdesk.runs.service as module
+    import flowdesk.runs.compiled as module
 
     real = module.compile_workflow
     monkeypatch.setattr(module, "compile_workflow", lambda *args: calls.append(1) or real(*args))

@@ -1,0 +1,131 @@
+"""The editor on the run service: resume with the current workflow, a history that lists a run
+the moment it starts and picks up other processes' runs, and interrupted nodes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from PySide6.QtCore import QEvent
+from PySide6.QtGui import QGuiApplication
+
+from flowdesk.engine import NodeState, RunState
+from flowdesk.gui.run_commands import RESUME_CURRENT_NOTE
+from flowdesk.model import workflow_from_data
+from flowdesk.runs import RunService
+from flowdesk.store import resolve_db_location
+
+from .test_runs import INPUT, call, finish, painted, write
+
+
+def branches(server) -> list[dict]:
+    return [
+        INPUT,
+        call("healthy", f"{server.url}/users/2"),
+        call("broken", f"{server.url}/fail"),
+        {"id": "out", "handler": "output", "dependencies": ["healthy", "broken"]},
+    ]
+
+
+def test_resume_with_current_workflow_reruns_only_what_was_changed(
+    window, loop, server, tmp_path
+) -> None:
+    window.open_file(write(tmp_path, branches(server)), ask=False)
+    window.runs.run()
+    first = finish(window, loop)
+    assert first.state is RunState.FAILED
+    runs = window.runs
+    # The difference between the two resumes is explained before anyone clicks.
+    assert runs.panel.resume_current_button.isEnabled()
+    assert runs.panel.resume_current_button.toolTip() == RESUME_CURRENT_NOTE
+    assert "did not change" in runs.act_resume_current.toolTip()
+
+    window.controller.edit_config("broken", {"url": f"{server.url}/users/1"})  # the fix
+    runs.panel.select_history(first.run_id)
+    runs.panel.history_selected.emit(first.run_id)
+    assert "earlier version" in runs.panel.note.text()
+    server.reset()
+    runs.panel.resume_current_button.click()
+    second = finish(window, loop)
+    assert second.run_id == first.run_id
+    assert second.state is RunState.COMPLETED
+    assert server.paths() == ["/users/1"], "healthy kept its output; only the fix ran"
+    assert painted(window, "healthy") == "SUCCEEDED"
+    assert window.canvas.nodes["healthy"].view.run_badge == "reused"
+    assert second.results["out"]["broken"]["body"]["id"] == 1
+
+
+def test_a_run_is_listed_as_running_from_its_start(window, loop, tmp_path) -> None:
+    wait = {"id": "wait", "handler": "delay", "dependencies": ["input"], "config": {"seconds": 5}}
+    window.open_file(write(tmp_path, [INPUT, wait]), ask=False)
+    run_id = window.runs.run()
+    panel = window.runs.panel
+    assert panel.history.rowCount() == 1
+    assert panel.selected_run_id() == run_id
+    loop.run_until_complete(_until(lambda: panel.history.item(0, 0).text() == "RUNNING"))
+    window.runs.cancel()
+    finish(window, loop)
+    assert panel.history.item(0, 0).text() == "CANCELLED"
+
+
+async def _until(condition, timeout: float = 10.0) -> None:
+    for _ in range(int(timeout / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+        QGuiApplication.processEvents()
+    raise AssertionError("timed out waiting")
+
+
+def test_runs_of_other_processes_appear_when_the_window_gains_focus(
+    window, loop, tmp_path, registry
+) -> None:
+    window.open_file(write(tmp_path, [INPUT], name="shared"), ask=False)
+    assert window.runs.panel.history.rowCount() == 0
+    definition = workflow_from_data({"name": "shared", "dag": {"nodes": [INPUT]}})
+    with RunService(registry, resolve_db_location().path) as elsewhere:  # another process
+        handle = elsewhere.start(definition)
+        asyncio.run(handle.execute())  # type: ignore[union-attr]
+    QGuiApplication.sendEvent(window, QEvent(QEvent.Type.WindowActivate))
+    assert window.runs.panel.history.rowCount() == 1
+    assert window.runs.panel.history.item(0, 0).text() == "COMPLETED"
+
+
+def test_the_timer_refreshes_the_history_while_the_panel_is_visible(
+    window, loop, tmp_path, registry
+) -> None:
+    window.open_file(write(tmp_path, [INPUT], name="timed"), ask=False)
+    window.runs_dock.show()
+    window.runs_dock.raise_()
+    definition = workflow_from_data({"name": "timed", "dag": {"nodes": [INPUT]}})
+    with RunService(registry, resolve_db_location().path) as elsewhere:
+        asyncio.run(elsewhere.start(definition).execute())  # type: ignore[union-attr]
+    window.runs._refresh_timer.timeout.emit()
+    assert window.runs.panel.history.rowCount() == 1
+
+
+def test_a_node_that_was_running_when_its_process_died_is_shown_interrupted(
+    window, loop, tmp_path
+) -> None:
+    window.open_file(write(tmp_path, [INPUT, call("slow", "http://127.0.0.1:9/")]), ask=False)
+    service = window.service
+    definition = window.document.definition
+    handle = service.start(definition)
+    run_id = handle.run_id  # type: ignore[union-attr]
+    with service.store.writer._connect() as connection:  # what a killed process leaves
+        connection.execute("UPDATE runs SET state = 'INTERRUPTED' WHERE id = ?", (run_id,))
+        connection.execute(
+            "UPDATE node_runs SET state = 'SUCCEEDED', output_json = '{}' "
+            "WHERE run_id = ? AND node_id = 'input'",
+            (run_id,),
+        )
+        connection.execute(
+            "UPDATE node_runs SET state = 'INTERRUPTED' WHERE run_id = ? AND node_id = 'slow'",
+            (run_id,),
+        )
+    service._active.clear()
+    window.runs.refresh_history()
+    window.runs.show_history_run(run_id)
+    assert painted(window, "slow") == NodeState.INTERRUPTED.value
+    window.canvas.select(["slow"])
+    assert "INTERRUPTED" in window.runs.panel.inspector.title.text()
+    assert window.runs.panel.findChild(type(window.runs.panel.status), "legend_INTERRUPTED")
