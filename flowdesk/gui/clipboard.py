@@ -56,8 +56,9 @@ def nodes_from_text(text: str) -> tuple[list[NodeSpec], dict[str, Position]]:
         data = parse_json(text)
     except WorkflowLoadError as exc:
         problem = exc.problems[0]
+        reason = problem.message.removeprefix("malformed JSON: ")
         raise PasteRefused(
-            f"the clipboard text is not JSON: {problem.message} ({problem.location})"
+            f"the clipboard text is not JSON: {reason} ({problem.location})"
         ) from None
     try:
         definition = workflow_from_data(_as_workflow(data))

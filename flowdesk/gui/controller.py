@@ -184,7 +184,10 @@ class EditorController:
         except PasteRefused as exc:
             self.message(f"Nothing pasted: {exc}")
             return []
-        return self._add_copies(specs, layout, "paste")
+        new_ids = self._add_copies(specs, layout, "paste")
+        if new_ids:
+            self.message(f"Pasted {len(new_ids)} node{'s' if len(new_ids) != 1 else ''}")
+        return new_ids
 
     def duplicate_selected(self) -> list[str]:
         ids = self._selected_in_order()

@@ -117,7 +117,9 @@ class MainWindow(QMainWindow):
             "Workflow", self.workflow_panel, Qt.DockWidgetArea.RightDockWidgetArea
         )
         self.splitDockWidget(self.workflow_dock, self.config_dock, Qt.Orientation.Vertical)
-        self.resizeDocks([self.workflow_dock], [130], Qt.Orientation.Vertical)
+        self.resizeDocks(
+            [self.workflow_dock, self.config_dock], [140, 560], Qt.Orientation.Vertical
+        )
         self.tabifyDockWidget(self.problems_dock, self.runs_dock)
         self.problems_dock.raise_()
         self.resizeDocks(
@@ -290,7 +292,10 @@ class MainWindow(QMainWindow):
             self.config_dock.show()
             self.config_dock.raise_()
             widget.setFocus()
-            self.show_message(f"Cannot {purpose}: {reason}. Fix it in the Node panel first")
+            self.show_message(
+                f"Cannot {purpose}: {reason}. Fix it in the Node panel first "
+                "(Ctrl+Z in the field takes back the typing)"
+            )
         return False
 
     def _commit_name(self) -> None:

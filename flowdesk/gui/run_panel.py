@@ -145,6 +145,7 @@ class RunPanel(QWidget):
         self.rerun_button.setToolTip("Start a new run with the selected run's params")
         self.status = QLabel("No run yet.")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setWordWrap(True)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setStyleSheet(f"color: rgb{theme.WARNING_COLOR};")
@@ -187,7 +188,7 @@ class RunPanel(QWidget):
             self.rerun_button,
         ):
             buttons.addWidget(button)
-        buttons.addWidget(self.status, 1)
+        buttons.addStretch(1)
         buttons.addWidget(legend())
         self.history_box = history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
@@ -201,6 +202,8 @@ class RunPanel(QWidget):
         splitter.setSizes([490, 380, 380])  # the history's columns fit in 490
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
+        # On a line of its own: beside the buttons, a long summary widened the whole window.
+        layout.addWidget(self.status)
         layout.addWidget(self.note)
         layout.addWidget(splitter, 1)
 
@@ -211,7 +214,10 @@ class RunPanel(QWidget):
     # -- history ----------------------------------------------------------------------------
 
     def show_history(self, runs: list[RunSummary], select: str | None = None) -> None:
+        """Fill the table; only `select` ends up selected (a row selected before would
+        otherwise stay highlighted over another run, with nothing of it on show)."""
         self.history.blockSignals(True)
+        self.history.clearSelection()
         self.history.setRowCount(len(runs))
         for row, run in enumerate(runs):
             started = run.started_at or run.created_at

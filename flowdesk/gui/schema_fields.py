@@ -180,11 +180,13 @@ class FieldEditor(QObject):
                 optional = f"JSON, empty for {self._default_label()[1:-1]}"
                 edit.setPlaceholderText("JSON" if self.field.required else optional)
             edit.installEventFilter(self)
+            edit.textChanged.connect(self._forget_refused)
             return edit
         line = QLineEdit()
         if not self.field.required:
             line.setPlaceholderText(self._default_label())
         line.editingFinished.connect(self._commit)
+        line.textChanged.connect(self._forget_refused)
         return line
 
     def _default_label(self) -> str:
@@ -195,6 +197,11 @@ class FieldEditor(QObject):
         if event.type() == QEvent.Type.FocusOut and watched is self.widget:
             self._commit()
         return False
+
+    def _forget_refused(self, *_args: Any) -> None:
+        """Typed (or Ctrl+Z'd) back to the document's value: nothing is refused any more."""
+        if self.error is not None and not self.is_pending():
+            self.set_error(None)
 
     def _commit(self, *_args: Any) -> None:
         self.committed.emit(self.field.name)

@@ -41,7 +41,7 @@ COMPONENT_GAP = 80.0  # between unconnected parts of the workflow
 # a column is ordered by one barycenter sweep instead (`_order_simply`); wires stay clear.
 MAX_SUGIYAMA_ITEMS = 6_000
 MAX_REPAIR_PASSES = 20
-NEAR_WINDOW = 2_000.0  # how far from its proposal the first placement looks for room
+NEAR_WINDOW = 600.0  # how far from its proposal the first placement looks for room
 
 
 @dataclass(frozen=True)
@@ -362,15 +362,19 @@ class _Placement:
     def place_in_order(self) -> None:
         """Column by column, each node at the free height nearest grandalf's proposal, where
         free means apart from the nodes placed above it and with each wire into it clear of
-        the nodes already placed."""
+        the nodes already placed. When that is farther than NEAR_WINDOW, the node stays
+        near its proposal and `repair` makes room, by moving whatever moves least."""
         for column in self.columns:
             for index, node in enumerate(column):
-                blocked = self._neighbours(node, column[:index])
+                apart = self._neighbours(node, column[:index])
                 wanted = self.order.port_line[node] - self.boxes.port_y
+                blocked = list(apart)
                 for edge in self.wires_of.get(node, ()):
                     if edge[1] == node:
                         blocked += self._own_wire(node, edge, near=wanted)
                 free = _nearest_free(wanted, blocked)
+                if free is None or abs(free - wanted) > NEAR_WINDOW:
+                    free = _nearest_free(wanted, apart)
                 self.top[node] = wanted if free is None else free
 
     def repair(self) -> None:

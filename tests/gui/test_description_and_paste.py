@@ -125,6 +125,7 @@ def test_pasting_a_workflow_document_adds_its_nodes_with_fresh_ids(window, qtbot
     assert definition.node("get_posts_2").config["query"] == {"userId": "{{ get_user_2.body.id }}"}
     assert definition.node("output_2").config == {"value": "{{ summary_2 }}"}
     assert set(window.canvas.selected_ids()) == new_ids
+    assert status(window) == "Pasted 6 nodes"
     assert_no_overlaps(window)
     window.act_undo.trigger()
     assert set(window.document.node_ids()) == before
@@ -156,7 +157,7 @@ def test_what_we_copy_can_be_pasted_back_as_text(window):
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ('{"name": "x", "dag": {"nodes": [}', "not JSON: malformed JSON"),
+        ('{"name": "x", "dag": {"nodes": [}', "not JSON: Expecting value (line 1, column "),
         ("just some words", "line 1, column 1"),
         ('{"foo": 1}', "not a workflow"),
         ('{"name": "x", "dag": {"nodes": [{"id": "a"}]}}', "handler: required field is missing"),

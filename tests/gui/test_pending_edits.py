@@ -185,3 +185,18 @@ def test_an_empty_workflow_name_is_not_applied_and_the_name_comes_back(window, q
     assert window.name_edit.text() == "pending edits"
     assert window.document.definition.name == "pending edits"
     assert "needs a name" in status(window)
+
+
+def test_taking_back_the_typing_clears_the_refusal(window, qtbot, workflow):
+    field = value_field(window, qtbot, workflow)
+    shown = field.toPlainText()
+    focus_and_type(qtbot, window, field, "{oops")
+    assert not window.commit_pending_edits("save")
+    editor = window.config_form.fields["value"]
+    assert editor.error
+    for _ in range(len("{oops") + 1):  # Ctrl+Z in the field, back to the document's text
+        qtbot.keyClick(field, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert field.toPlainText() == shown
+    assert editor.error is None and "235, 64, 52" not in field.styleSheet()
+    assert window.commit_pending_edits("close the window")
+    assert window.document.undo_stack.count() == 0

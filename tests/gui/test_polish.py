@@ -241,3 +241,16 @@ def _rename_refused(window) -> None:
     assert window.document.has_node("wait") and not window.document.has_node("renamed")
     assert "A run is active" in last_message(window) and "rename" in last_message(window)
     assert title.toPlainText() == "wait"
+
+
+def test_a_long_run_summary_never_widens_the_runs_panel(qtbot) -> None:
+    source = FakeRunSource()
+    panel = RunPanel(source)  # type: ignore[arg-type]
+    qtbot.addWidget(panel)
+    width = panel.minimumSizeHint().width()
+    board = source.board
+    board.run_id, board.state = "9" * 32, RunState.RUNNING
+    board.nodes = {f"n{i}": NodeResult(f"n{i}", state) for i, state in enumerate(NodeState)}
+    source.board_changed.emit()
+    assert "pending" in panel.status.text() and "cancelled" in panel.status.text()
+    assert panel.minimumSizeHint().width() <= width

@@ -177,3 +177,21 @@ def test_two_quick_runs_in_the_editor_then_the_first_from_the_history(
     assert f"run {first[:8]} started: 2 nodes" in text
     assert "double SUCCEEDED" in text and f"run {first[:8]} COMPLETED" in text
     assert second[:8] not in text
+
+
+def test_refilling_the_history_selects_only_the_run_asked_for(qtbot) -> None:
+    from flowdesk.store import RunSummary
+
+    def summary(run_id: str) -> RunSummary:
+        return RunSummary(run_id, "wf", RunState.COMPLETED, at(0), at(0), at(5))
+
+    panel = RunPanel(FakeRunSource())  # type: ignore[arg-type]
+    qtbot.addWidget(panel)
+    panel.show_history([summary("a" * 32), summary("b" * 32)], select="a" * 32)
+    assert panel.selected_run_id() == "a" * 32
+    # Another workflow opened: its runs, none of them on show.
+    panel.show_history([summary("c" * 32), summary("d" * 32)])
+    assert panel.selected_run_id() is None
+    assert not panel.rerun_button.isEnabled()
+    panel.show_history([summary("c" * 32), summary("d" * 32)], select="d" * 32)
+    assert panel.selected_run_id() == "d" * 32
