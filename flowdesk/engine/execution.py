@@ -161,5 +161,6 @@ def build_context(
     outputs: Mapping[str, Any],
     resources: RunResources,
 ) -> NodeContext:
-    inputs = {dep: outputs[dep] for dep in plan.spec.dependencies}
-    return NodeContext(run_id, plan.node_id, attempt, params, inputs, resources)
+    return NodeContext(
+        run_id, plan.node_id, attempt, params, resources, plan.spec.dependencies, outputs
+    )

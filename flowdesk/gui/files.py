@@ -148,4 +148,3 @@ def prepare_for_canvas(definition: WorkflowDefinition) -> tuple[WorkflowDefiniti
             update={"layout": {**{k: placed[k] for k in missing}, **layout}}
         )
     return definition, messages
-

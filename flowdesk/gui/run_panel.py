@@ -49,8 +49,6 @@ def legend() -> QWidget:
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
     for state in NodeState:
-        if state.value not in theme.STATE_COLORS:  # no colour yet: the canvas cannot show it
-            continue
         chip = QLabel(state.value.lower())
         r, g, b = theme.STATE_COLORS[state.value]
         text = "#1e1e1e" if state is NodeState.PENDING else "white"
