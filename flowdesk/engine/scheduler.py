@@ -215,13 +215,17 @@ class WorkflowRun:
     async def _run_node(self, node_id: str) -> None:
         plan = self._plans[node_id]
         result = self._nodes[node_id]
+        if result.state is not NodeState.PENDING:  # cancelled between its release and now
+            del self._tasks[node_id]
+            self._maybe_done()
+            return
         result.state = NodeState.RUNNING
         result.started_at = now()
-        if self._records:
-            self._recorder.node_started(self.id, result)
         state, output, error = NodeState.FAILED, None, None
         self._in_handler.add(node_id)
         try:
+            if self._records:
+                self._recorder.node_started(self.id, result)
             config, result.resolved_config = resolve_config(plan, self.result.params, self._outputs)
             output, result.attempts = await call_with_retries(
                 plan,

@@ -34,12 +34,20 @@ from flowdesk.gui.run_controller import RunController
 from flowdesk.gui.text_fit import elide_middle
 from flowdesk.store import RunSummary
 
-HISTORY_COLUMNS = ["Status", "Started", "Duration", "Params", "Run"]
+HISTORY_COLUMNS = ["Status", "Started", "Resumed", "Duration", "Params", "Run"]
+"""Started is the first start; Resumed the latest resume, if any (Duration is that execution's)."""
 RUN_COLUMN = HISTORY_COLUMNS.index("Run")
 # The widest text each column must show whole, whatever its rows hold now.
-HISTORY_SAMPLES = ["INTERRUPTED", "2000-12-31 23:59:59", "9999.99 s", '{"n": 10}', "0" * 12]
+HISTORY_SAMPLES = [
+    "INTERRUPTED",
+    "2000-12-31 23:59:59",
+    "2000-12-31 23:59:59",
+    "9999.99 s",
+    '{"n": 10}',
+    "0" * 12,
+]
 HISTORY_MAX_WIDTH = 240  # long params are cut here; the cell's tooltip has them whole
-HISTORY_PANE_MAX = 560  # the history pane asks for room to show every column, up to this
+HISTORY_PANE_MAX = 700  # the history pane asks for room to show every column, up to this
 NODE_ID_SHOWN = 40  # characters of a node id the inspector's title shows; the tooltip has all
 
 
@@ -224,6 +232,7 @@ class RunPanel(QWidget):
             cells = [
                 run.state.value,
                 _local(started),
+                _local(run.resumed_at) if run.resumed_at else "",
                 duration,
                 json.dumps(params) if params is not None else "",
                 run.run_id[:12],

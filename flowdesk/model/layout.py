@@ -40,8 +40,9 @@ COMPONENT_GAP = 80.0  # between unconnected parts of the workflow
 # skip columns (~1.6 s for 2,000 nodes + 2,000 dummies). Beyond this many nodes + dummies
 # a column is ordered by one barycenter sweep instead (`_order_simply`); wires stay clear.
 MAX_SUGIYAMA_ITEMS = 6_000
+NEAR = 2_000.0  # how far a node may be put from where it would go (or is) to clear wires
 MAX_REPAIR_PASSES = 20
-NEAR_WINDOW = 600.0  # how far from its proposal the first placement looks for room
+MAX_REPAIR_MOVES = 2_000
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,8 @@ def _layout_component(ids: list[str], edges: list[Pair], boxes: NodeBoxes) -> di
         order = _order_with_grandalf(ids, edges, rank, boxes)
     else:
         order = _order_simply(ids, edges, rank, boxes)
-    return _place(order, edges, boxes)
+    positions, _left = _place(order, edges, boxes)
+    return positions
 
 
 def _order_with_grandalf(
@@ -315,11 +317,12 @@ def _order_simply(
 # --- placement: no wire over a node ---
 
 
-def _place(order: _Order, edges: list[Pair], boxes: NodeBoxes) -> dict[str, Position]:
+def _place(order: _Order, edges: list[Pair], boxes: NodeBoxes) -> tuple[dict[str, Position], int]:
+    """Positions, and how many (wire, node) pairs are still too close (0 unless too dense)."""
     placement = _Placement(order, edges, boxes)
     placement.place_in_order()
-    placement.repair()
-    return placement.positions()
+    left = placement.repair()
+    return placement.positions(), left
 
 
 class _Placement:
@@ -329,9 +332,9 @@ class _Placement:
     whose heights differ by d is at `y_start + d * rise(x)`, with `rise` from
     0 to 1 the same for any d. For a node that the wire could pass, the d that
     make it pass form one interval (`_blocked_rise`); so for a node about to
-    move, every height that would put it on a wire, put a wire of its own on
-    another node, or overlap a neighbour is a union of intervals, and the
-    nearest free height is easy to find.
+    move, every height near it that would put it on a wire, put a wire of its
+    own on another node, or bring it too close to a neighbour is a union of
+    intervals, and the nearest free height is easy to find.
     """
 
     def __init__(self, order: _Order, edges: list[Pair], boxes: NodeBoxes) -> None:
@@ -353,7 +356,9 @@ class _Placement:
                 self.wires_over[k].append(edge)
         self.top: dict[str, float] = {}
         self._rises: dict[tuple[float, float, float, float], float] = {}
-        self._sorted: dict[int, tuple[list[str], list[float], float]] = {}
+        self._sorted: dict[int, tuple[list[str], list[float]]] = {}
+        self._complete = 0  # columns before this one have every node placed
+        self._tallest = [max(boxes.size(n)[1] for n in column) for column in self.columns]
 
     def positions(self) -> dict[str, Position]:
         shift = min(self.top.values(), default=0.0)
@@ -362,62 +367,76 @@ class _Placement:
     def place_in_order(self) -> None:
         """Column by column, each node at the free height nearest grandalf's proposal, where
         free means apart from the nodes placed above it and with each wire into it clear of
-        the nodes already placed. When that is farther than NEAR_WINDOW, the node stays
-        near its proposal and `repair` makes room, by moving whatever moves least."""
-        for column in self.columns:
+        the nodes already placed. If there is none within NEAR, the node stays at its
+        proposal and `repair` makes room, moving whatever has to move least."""
+        for k, column in enumerate(self.columns):
+            self._complete = k
+            placed: list[tuple[float, str]] = []  # (top, node) of this column, sorted
             for index, node in enumerate(column):
-                apart = self._neighbours(node, column[:index])
                 wanted = self.order.port_line[node] - self.boxes.port_y
+                # Only neighbours within reach can block a height within NEAR.
+                reach = NEAR + ROW_GAP + self._tallest[k]
+                first = bisect.bisect_left(placed, (wanted - reach, ""))
+                last = bisect.bisect_right(placed, (wanted + reach, "\uffff"))
+                apart = self._neighbours(node, [other for _top, other in placed[first:last]])
                 blocked = list(apart)
                 for edge in self.wires_of.get(node, ()):
                     if edge[1] == node:
-                        blocked += self._own_wire(node, edge, near=wanted)
-                free = _nearest_free(wanted, blocked)
-                if free is None or abs(free - wanted) > NEAR_WINDOW:
-                    free = _nearest_free(wanted, apart)
+                        blocked += self._own_wire(node, edge, wanted)
+                free = _nearest_free(wanted, blocked, NEAR)
+                if free is None:
+                    apart = self._neighbours(node, column[:index])
+                    free = _nearest_free(wanted, apart, float("inf"))
                 self.top[node] = wanted if free is None else free
+                bisect.insort(placed, (self.top[node], node))
+        self._complete = len(self.columns)
 
-    def repair(self) -> None:
+    def repair(self) -> int:
         """Move a node off each wire that still passes it, or move one of the wire's ends:
-        whichever of the three has the nearest free height, counting every node and wire.
-        A move clears all the mover was involved in and cannot put anything else on a
-        wire, so each move leaves fewer hits and the passes end."""
+        whichever of the three has a free height nearest to where it is.
+        A move clears everything the mover was involved in and cannot put anything else
+        on a wire, so each move leaves fewer hits. Returns how many hits are left."""
+        moves = 0
         for _ in range(MAX_REPAIR_PASSES):
             hits = self.hits()
-            if not hits:
-                return
+            if not hits or moves > MAX_REPAIR_MOVES:
+                return len(hits)
             for edge, node in hits:
                 if self._hit(edge, node):
-                    self._move_nearest(node, *edge)
+                    moves += self._move_nearest(node, *edge)
+        return len(self.hits())
 
-    def _move_nearest(self, *nodes: str) -> None:
+    def _move_nearest(self, *nodes: str) -> bool:
         best: tuple[float, str, float] | None = None
         for node in nodes:
-            column = self.columns[self.column_of[node]]
-            blocked = self._neighbours(node, [other for other in column if other != node])
+            top = self.top[node]
+            blocked = self._neighbours(node, [o for o in self.columns[self.column_of[node]]])
             blocked += self._passing_wires(node)
             for edge in self.wires_of.get(node, ()):
-                blocked += self._own_wire(node, edge)
-            free = _nearest_free(self.top[node], blocked)
-            if free is not None and (best is None or abs(free - self.top[node]) < best[0]):
-                best = (abs(free - self.top[node]), node, free)
-        if best is not None:
-            self.top[best[1]] = best[2]
+                blocked += self._own_wire(node, edge, None)
+            free = _nearest_free(top, blocked, float("inf"))
+            if free is not None and (best is None or abs(free - top) < best[0]):
+                best = (abs(free - top), node, free)
+        if best is None:
+            return False
+        _distance, node, top = best
+        self.top[node] = top
+        self._sorted.pop(self.column_of[node], None)
+        return True
 
     def hits(self) -> list[tuple[Pair, str]]:
         """(wire, node) for each node a wire passes, with a little less than the clearance."""
         found = []
-        for k, column in enumerate(self.columns):
-            column = sorted(column, key=self.top.__getitem__)
-            tops = [self.top[node] for node in column]
-            reach = max(self.boxes.size(node)[1] for node in column) + WIRE_CLEARANCE
+        for k in range(len(self.columns)):
+            nodes, tops = self._sorted_column(k)
+            reach = self._tallest[k] + WIRE_CLEARANCE
             for edge in self.wires_over[k]:
                 span = self._span(edge, self.left[k], self.left[k] + self.width[k])
                 if span is None:
                     continue
                 first = bisect.bisect_left(tops, span[0] - reach)
                 last = bisect.bisect_right(tops, span[1] + WIRE_CLEARANCE)
-                found += [(edge, n) for n in column[first:last] if self._hit(edge, n)]
+                found += [(edge, n) for n in nodes[first:last] if self._hit(edge, n)]
         return found
 
     def _hit(self, edge: Pair, node: str) -> bool:
@@ -464,6 +483,7 @@ class _Placement:
         return [
             (self.top[o] - height - ROW_GAP, self.top[o] + self.boxes.size(o)[1] + ROW_GAP)
             for o in others
+            if o != node and o in self.top
         ]
 
     def _passing_wires(self, node: str) -> list[Interval]:
@@ -480,13 +500,12 @@ class _Placement:
                 blocked.append((span[0] - WIRE_CLEARANCE - height, span[1] + WIRE_CLEARANCE))
         return blocked
 
-    def _own_wire(self, node: str, edge: Pair, near: float | None = None) -> list[Interval]:
-        """Tops of `node` (one end of `edge`) at which the wire would pass a placed node.
+    def _own_wire(self, node: str, edge: Pair, near: float | None) -> list[Interval]:
+        """Tops of `node` (one end of `edge`) at which the wire would pass a placed node;
+        with `near`, only those within NEAR of it (much faster in a big column).
 
         Measured from the other end: the wire is at `y_other + d * r` where d is
         this end's height minus the other's, and r the rise counted from there.
-        With `near`, only tops within NEAR_WINDOW of it are looked for, among the
-        columns already complete (fast; `repair` checks what this leaves out).
         """
         source, target = edge
         other = target if node == source else source
@@ -494,25 +513,28 @@ class _Placement:
             return []
         start, end = self._ends_x(edge)
         line, other_top = self._line(other), self.top[other]
+        # The largest |d| that matters: a node this column's wire cannot reach is not in the way.
+        reach = _FAR if near is None else abs(near - other_top) + NEAR
         clearance, size = WIRE_CLEARANCE, self.boxes.size
-        last = self.column_of[target] - (near is not None)
         blocked = []
+        # Nodes in the target's column are only near the wire's last few pixels, where it is
+        # level with its end: placing in order (`near`) leaves them to `repair`.
+        last = self.column_of[target] - (near is not None)
         for k in range(self.column_of[source], last + 1):
-            rises: dict[float, Interval] = {}
-            for obstacle in self._obstacles(k, line, near, other_top, edge):
+            left, right = self.left[k] - clearance, self.left[k] + self.width[k] + clearance
+            if max(left, start) > min(right, end):
+                continue
+            most = max(self._rise(edge, right), 1 - self._rise(edge, left)) * reach
+            for obstacle in self._nodes_between(
+                k, line - most - clearance, line + most + clearance
+            ):
                 if obstacle in edge:
                     continue
                 width, height = size(obstacle)
-                if width not in rises:
-                    left, right = self.left[k] - clearance, self.left[k] + width + clearance
-                    if max(left, start) > min(right, end):
-                        rises[width] = (-1.0, -1.0)  # the wire is not where this node is
-                    else:
-                        low, high = self._rise(edge, left), self._rise(edge, right)
-                        rises[width] = (1 - high, 1 - low) if node == source else (low, high)
-                low, high = rises[width]
-                if low < 0:
-                    continue
+                low = self._rise(edge, left)
+                high = self._rise(edge, self.left[k] + width + clearance)
+                if node == source:
+                    low, high = 1 - high, 1 - low
                 top = self.top[obstacle]
                 gap = _blocked_rise(
                     top - clearance - line, top + height + clearance - line, low, high
@@ -521,30 +543,19 @@ class _Placement:
                     blocked.append((other_top + gap[0], other_top + gap[1]))
         return blocked
 
-    def _obstacles(
-        self, k: int, line: float, near: float | None, other_top: float, edge: Pair
-    ) -> list[str]:
-        """The placed nodes of column k, or with `near` only those a wire from `line` can
-        reach while its other end stays within NEAR_WINDOW of `near`."""
-        if near is None:
-            return [node for node in self.columns[k] if node in self.top]
-        nodes, tops, tallest = self._sorted_column(k)
-        reach = max(abs(near - other_top) + NEAR_WINDOW, 0.0)
-        high = max(
-            self._rise(edge, self.left[k] + self.width[k] + WIRE_CLEARANCE),
-            1 - self._rise(edge, self.left[k] - WIRE_CLEARANCE),
-        )
-        first = bisect.bisect_left(tops, line - reach * high - tallest - WIRE_CLEARANCE)
-        last = bisect.bisect_right(tops, line + reach * high + WIRE_CLEARANCE)
-        return nodes[first:last]
+    def _nodes_between(self, k: int, upper: float, lower: float) -> list[str]:
+        """Placed nodes of column k that reach between heights `upper` and `lower`."""
+        if k >= self._complete:  # still being placed: few, and not yet sorted
+            return [n for n in self.columns[k] if n in self.top]
+        nodes, tops = self._sorted_column(k)
+        first = bisect.bisect_left(tops, upper - self._tallest[k])
+        return nodes[first : bisect.bisect_right(tops, lower)]
 
-    def _sorted_column(self, k: int) -> tuple[list[str], list[float], float]:
-        """Column k's nodes by height, their tops and the tallest's height (a column that
-        is complete does not move again while nodes are placed in order)."""
+    def _sorted_column(self, k: int) -> tuple[list[str], list[float]]:
+        """Column k's nodes top to bottom and their tops (kept until one of them moves)."""
         if k not in self._sorted:
             nodes = sorted(self.columns[k], key=self.top.__getitem__)
-            tallest = max(self.boxes.size(node)[1] for node in nodes)
-            self._sorted[k] = (nodes, [self.top[node] for node in nodes], tallest)
+            self._sorted[k] = (nodes, [self.top[node] for node in nodes])
         return self._sorted[k]
 
 
@@ -561,9 +572,12 @@ def _blocked_rise(above: float, below: float, low: float, high: float) -> Interv
     return (above / low if low > 0 else -infinity, below / high)
 
 
-def _nearest_free(wanted: float, blocked: list[Interval]) -> float | None:
-    """The height nearest `wanted` outside every blocked interval (an interval may be
-    unbounded on one side, then only its other side is free); None if there is none."""
+_FAR = 1e9  # past any real canvas: an interval reaching it is unbounded
+
+
+def _nearest_free(wanted: float, blocked: list[Interval], within: float) -> float | None:
+    """The height nearest `wanted` outside every blocked interval, or None if there is none
+    within `within` of it (intervals may be unbounded on one side)."""
     step = 0.5  # land just outside an interval, not on its edge
     merged: list[list[float]] = []
     for start, end in sorted(blocked):
@@ -573,6 +587,6 @@ def _nearest_free(wanted: float, blocked: list[Interval]) -> float | None:
             merged.append([start, end])
     for start, end in merged:
         if start <= wanted <= end:
-            free = [y for y in (start - step, end + step) if abs(y) < float("inf")]
+            free = [y for y in (start - step, end + step) if abs(y - wanted) <= min(within, _FAR)]
             return min(free, key=lambda y: abs(y - wanted), default=None)
     return wanted

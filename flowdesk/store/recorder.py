@@ -41,6 +41,7 @@ class SQLiteRecorder:
         self._in_flight = set() if in_flight is None else in_flight
         """Ids of runs this recorder claimed and has not finished (shared with the Store)."""
         self._starting: list[tuple[str, NodeResult]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def run_started(self, run: RunResult) -> None:
         """Claim the run for this process; refuse if another execution holds it."""
@@ -52,6 +53,7 @@ class SQLiteRecorder:
             started_at=to_text(run.started_at),
             reused=reused,
         )
+        self._loop = asyncio.get_running_loop()
         refusal = await self._writer.call_async(claim)
         if refusal is not None:
             raise RunNotResumableError(refusal)
@@ -63,8 +65,10 @@ class SQLiteRecorder:
         Marks are gathered until the end of the loop's turn and only nodes still running
         then are written: a quick node that finishes in the same turn costs nothing.
         """
-        if not self._starting:
-            asyncio.get_running_loop().call_soon(self._mark_running)
+        if not self._starting and self._loop is not None:
+            # The loop seen by run_started: under qasync a task step may not find a running
+            # loop through asyncio (it raised "no running event loop" in the editor).
+            self._loop.call_soon(self._mark_running)
         self._starting.append((run_id, result))
 
     def _mark_running(self) -> None:
@@ -72,7 +76,7 @@ class SQLiteRecorder:
         for run_id, result in starting:
             if result.state is NodeState.RUNNING:
                 row = (result.attempts or 1, to_text(result.started_at), run_id, result.node_id)
-                self._writer.execute_soon(MARK_RUNNING_SQL, lambda row=row: row)
+                self._writer.execute_soon(MARK_RUNNING_SQL, lambda row=row: row, self._loop)
 
     async def node_finished(self, run_id: str, result: NodeResult) -> None:
         # Fix the scalar fields now; the JSON is encoded on the writer thread.

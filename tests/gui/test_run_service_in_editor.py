@@ -10,11 +10,12 @@ from PySide6.QtGui import QGuiApplication
 
 from flowdesk.engine import NodeState, RunState
 from flowdesk.gui.run_commands import RESUME_CURRENT_NOTE
+from flowdesk.gui.run_panel import HISTORY_COLUMNS
 from flowdesk.model import workflow_from_data
 from flowdesk.runs import RunService
 from flowdesk.store import resolve_db_location
 
-from .test_runs import INPUT, call, finish, painted, write
+from .test_runs import INPUT, call, finish, painted, until, write
 
 
 def branches(server) -> list[dict]:
@@ -52,6 +53,11 @@ def test_resume_with_current_workflow_reruns_only_what_was_changed(
     assert painted(window, "healthy") == "SUCCEEDED"
     assert window.canvas.nodes["healthy"].view.run_badge == "reused"
     assert second.results["out"]["broken"]["body"]["id"] == 1
+    # The history keeps the first start and shows the resume beside it.
+    history = runs.panel.history
+    started = history.item(0, HISTORY_COLUMNS.index("Started")).text()
+    assert started == first.started_at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    assert history.item(0, HISTORY_COLUMNS.index("Resumed")).text()
 
 
 def test_a_run_is_listed_as_running_from_its_start(window, loop, tmp_path) -> None:
@@ -61,19 +67,10 @@ def test_a_run_is_listed_as_running_from_its_start(window, loop, tmp_path) -> No
     panel = window.runs.panel
     assert panel.history.rowCount() == 1
     assert panel.selected_run_id() == run_id
-    loop.run_until_complete(_until(lambda: panel.history.item(0, 0).text() == "RUNNING"))
+    loop.run_until_complete(until(lambda: panel.history.item(0, 0).text() == "RUNNING"))
     window.runs.cancel()
     finish(window, loop)
     assert panel.history.item(0, 0).text() == "CANCELLED"
-
-
-async def _until(condition, timeout: float = 10.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-        QGuiApplication.processEvents()
-    raise AssertionError("timed out waiting")
 
 
 def test_runs_of_other_processes_appear_when_the_window_gains_focus(

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 from flowdesk.engine.states import RunState
 from flowdesk.gui import theme
 from flowdesk.gui.run_controller import PAINT_CHUNK
+from flowdesk.gui.run_panel import HISTORY_COLUMNS
 
 from .conftest import ARTIFACTS
 from .helpers import select
@@ -274,7 +275,7 @@ def test_history_shows_a_past_run_and_notes_a_changed_definition(
     finish(window, loop)
     panel = window.runs.panel
     assert panel.history.rowCount() == 2
-    assert panel.history.item(1, 3).text() == '{"n": 1}'
+    assert panel.history.item(1, HISTORY_COLUMNS.index("Params")).text() == '{"n": 1}'
     # The params of the last run are offered again next time.
     assert window.dialogs.params_asked[-1][1] == '{"n": 1}'
 
