@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QCursor, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QStatusBar, QWidget
 
@@ -579,6 +579,11 @@ class MainWindow(QMainWindow):
             action.triggered.connect(lambda _checked=False, p=path: self.open_file(p))
         if not paths:
             self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.runs.window_activated()
+        super().changeEvent(event)
 
     def _set_locked(self, locked: bool) -> None:
         """While a run is active the workflow's structure cannot change (moves still can)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QSettings, QTimer, Signal
+from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
@@ -106,7 +106,6 @@ class RunCommands(QObject):
         self._refresh_timer.setInterval(HISTORY_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._refresh_if_visible)
         self._refresh_timer.start()
-        parent.installEventFilter(self)
         self._sync_actions()
 
     def _action(
@@ -203,11 +202,10 @@ class RunCommands(QObject):
         if self.panel.isVisible() and not self.active:
             self.refresh_history()
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+    def window_activated(self) -> None:
         """The window gained focus: another window or process may have run something."""
-        if event.type() == QEvent.Type.WindowActivate and not self.active:
+        if not self.active:
             self.refresh_history()
-        return False
 
     def show_history_run(self, run_id: str) -> None:
         if self.active:

@@ -42,7 +42,7 @@ COMPONENT_GAP = 80.0  # between unconnected parts of the workflow
 MAX_SUGIYAMA_ITEMS = 6_000
 NEAR = 2_000.0  # how far a node may be put from where it would go (or is) to clear wires
 MAX_REPAIR_PASSES = 20
-MAX_REPAIR_MOVES = 2_000
+MAX_REPAIR_WORK = 1_000_000  # about a second
 
 
 @dataclass(frozen=True)
@@ -115,16 +115,22 @@ def _rise(curve: Curve, x: float) -> float:
         return 0.0
     if x >= x3:
         return 1.0
-    # x(t) - x0 as a polynomial: c1 t + c2 t^2 + c3 t^3.
+    # x(t) - x0 as a polynomial: c1 t + c2 t^2 + c3 t^3; Newton's method kept inside a
+    # shrinking bracket (bisecting when a step would leave it).
     c1, c2, c3 = 3 * (x1 - x0), 3 * (x2 - 2 * x1 + x0), x3 - 3 * x2 + 3 * x1 - x0
     goal, low, high = x - x0, 0.0, 1.0
-    for _ in range(28):
-        t = (low + high) / 2
-        if ((c3 * t + c2) * t + c1) * t < goal:
+    t = goal / (x3 - x0)
+    for _ in range(60):
+        error = ((c3 * t + c2) * t + c1) * t - goal
+        if abs(error) < 1e-6:
+            break
+        if error < 0:
             low = t
         else:
             high = t
-    t = (low + high) / 2
+        slope = (3 * c3 * t + 2 * c2) * t + c1
+        step = t - error / slope if slope > 0 else -1.0
+        t = step if low < step < high else (low + high) / 2
     return t * t * (3 - 2 * t)
 
 
@@ -354,10 +360,16 @@ class _Placement:
                 self.wires_of.setdefault(end, []).append(edge)
             for k in range(self.column_of[edge[0]], self.column_of[edge[1]] + 1):
                 self.wires_over[k].append(edge)
+        self._wire_x: dict[Pair, tuple[float, float, float]] = {}  # start, end, tangent
+        for source, target in edges:
+            start = self.left[self.column_of[source]] + boxes.size(source)[0]
+            end = self.left[self.column_of[target]]
+            self._wire_x[source, target] = (start, end, min(end - start, boxes.size(target)[0]))
         self.top: dict[str, float] = {}
         self._rises: dict[tuple[float, float, float, float], float] = {}
         self._sorted: dict[int, tuple[list[str], list[float]]] = {}
         self._complete = 0  # columns before this one have every node placed
+        self.work = 0  # nodes and wires looked at, to bound `repair` on very dense graphs
         self._tallest = [max(boxes.size(n)[1] for n in column) for column in self.columns]
 
     def positions(self) -> dict[str, Position]:
@@ -393,28 +405,31 @@ class _Placement:
 
     def repair(self) -> int:
         """Move a node off each wire that still passes it, or move one of the wire's ends:
-        whichever of the three has a free height nearest to where it is.
-        A move clears everything the mover was involved in and cannot put anything else
-        on a wire, so each move leaves fewer hits. Returns how many hits are left."""
-        moves = 0
+        whichever of the three has a free height nearest to where it is (looked for within
+        NEAR first, then anywhere). A move clears everything the mover was involved in and
+        cannot put anything else on a wire, so each move leaves fewer hits. Stops after
+        MAX_REPAIR_WORK node checks; returns how many hits are left."""
         for _ in range(MAX_REPAIR_PASSES):
             hits = self.hits()
-            if not hits or moves > MAX_REPAIR_MOVES:
+            if not hits or self.work > MAX_REPAIR_WORK:
                 return len(hits)
             for edge, node in hits:
-                if self._hit(edge, node):
-                    moves += self._move_nearest(node, *edge)
+                if self.work > MAX_REPAIR_WORK:
+                    break
+                if self._hit(edge, node) and not self._move_nearest((node, *edge), NEAR):
+                    self._move_nearest((node, *edge), _FAR)
         return len(self.hits())
 
-    def _move_nearest(self, *nodes: str) -> bool:
+    def _move_nearest(self, nodes: tuple[str, ...], within: float) -> bool:
         best: tuple[float, str, float] | None = None
         for node in nodes:
             top = self.top[node]
-            blocked = self._neighbours(node, [o for o in self.columns[self.column_of[node]]])
-            blocked += self._passing_wires(node)
+            near = top if within < _FAR else None
+            blocked = self._neighbours(node, self.columns[self.column_of[node]])
+            blocked += self._passing_wires(node, within)
             for edge in self.wires_of.get(node, ()):
-                blocked += self._own_wire(node, edge, None)
-            free = _nearest_free(top, blocked, float("inf"))
+                blocked += self._own_wire(node, edge, near)
+            free = _nearest_free(top, blocked, within)
             if free is not None and (best is None or abs(free - top) < best[0]):
                 best = (abs(free - top), node, free)
         if best is None:
@@ -454,19 +469,17 @@ class _Placement:
         return self.top[node] + self.boxes.port_y
 
     def _ends_x(self, edge: Pair) -> tuple[float, float]:
-        source, target = edge
-        start = self.left[self.column_of[source]] + self.boxes.size(source)[0]
-        return start, self.left[self.column_of[target]]
+        return self._wire_x[edge][:2]
 
     def _rise(self, edge: Pair, x: float) -> float:
         """`_rise` of the wire's curve at x; it depends on x coordinates only, so it is
         shared by every wire between the same two columns."""
-        start, end = self._ends_x(edge)
-        tangent = min(end - start, self.boxes.size(edge[1])[0])
-        key = (start, end, tangent, x)
-        if key not in self._rises:
-            self._rises[key] = _rise(wire_curve((start, 0.0), (end, 0.0), tangent), x)
-        return self._rises[key]
+        key = (*self._wire_x[edge], x)
+        rise = self._rises.get(key)
+        if rise is None:
+            start, end, tangent = self._wire_x[edge]
+            rise = self._rises[key] = _rise(wire_curve((start, 0.0), (end, 0.0), tangent), x)
+        return rise
 
     def _span(self, edge: Pair, left: float, right: float) -> Interval | None:
         """The wire's lowest and highest y between two x, or None if it is not there."""
@@ -486,13 +499,19 @@ class _Placement:
             if o != node and o in self.top
         ]
 
-    def _passing_wires(self, node: str) -> list[Interval]:
-        """Tops at which a wire between two other nodes would pass `node`."""
+    def _passing_wires(self, node: str, within: float) -> list[Interval]:
+        """Tops (within `within` of the node's own) at which a wire between two other nodes
+        would pass `node`; a wire with both ends farther away cannot block anything nearer."""
         k, (width, height) = self.column_of[node], self.boxes.size(node)
+        top, reach = self.top[node], within + height + WIRE_CLEARANCE
         blocked = []
         for edge in self.wires_over[k]:
             if node in edge:
                 continue
+            ends = self._line(edge[0]), self._line(edge[1])
+            if min(ends) > top + reach or max(ends) < top - reach:
+                continue
+            self.work += 1
             span = self._span(
                 edge, self.left[k] - WIRE_CLEARANCE, self.left[k] + width + WIRE_CLEARANCE
             )
@@ -518,8 +537,8 @@ class _Placement:
         clearance, size = WIRE_CLEARANCE, self.boxes.size
         blocked = []
         # Nodes in the target's column are only near the wire's last few pixels, where it is
-        # level with its end: placing in order (`near`) leaves them to `repair`.
-        last = self.column_of[target] - (near is not None)
+        # level with its end: while that column is being placed, they are left to `repair`.
+        last = self.column_of[target] - (self.column_of[target] >= self._complete)
         for k in range(self.column_of[source], last + 1):
             left, right = self.left[k] - clearance, self.left[k] + self.width[k] + clearance
             if max(left, start) > min(right, end):
@@ -530,6 +549,7 @@ class _Placement:
             ):
                 if obstacle in edge:
                     continue
+                self.work += 1
                 width, height = size(obstacle)
                 low = self._rise(edge, left)
                 high = self._rise(edge, self.left[k] + width + clearance)

@@ -82,7 +82,9 @@ def test_runs_of_other_processes_appear_when_the_window_gains_focus(
     with RunService(registry, resolve_db_location().path) as elsewhere:  # another process
         handle = elsewhere.start(definition)
         asyncio.run(handle.execute())  # type: ignore[union-attr]
-    QGuiApplication.sendEvent(window, QEvent(QEvent.Type.WindowActivate))
+    window.activateWindow()
+    QGuiApplication.sendEvent(window, QEvent(QEvent.Type.ActivationChange))
+    assert window.isActiveWindow()
     assert window.runs.panel.history.rowCount() == 1
     assert window.runs.panel.history.item(0, 0).text() == "COMPLETED"
 
