@@ -417,7 +417,7 @@ class _Placement:
                 if self.work > MAX_REPAIR_WORK:
                     break
                 if self._hit(edge, node) and not self._move_nearest((node, *edge), NEAR):
-                    self._move_nearest((node, *edge), _FAR)
+                    self._move_nearest((node, *edge), 4 * NEAR)
         return len(self.hits())
 
     def _move_nearest(self, nodes: tuple[str, ...], within: float) -> bool:
