@@ -81,7 +81,7 @@ def main() -> None:
 
         def on_paint() -> None:
             nonlocal last_paint
-            states = {n.view.run_state for n in window.canvas.nodes.values()}
+            states = {window.canvas.run_state_of(n) for n in window.canvas.nodes}
             if states == {"SUCCEEDED"} and not last_paint:
                 last_paint = time.perf_counter()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import platform
@@ -39,6 +40,7 @@ Row = dict[str, Any]
 def median_time(action: Callable[[], Any], repeat: int) -> float:
     times = []
     for _ in range(repeat):
+        gc.collect()  # every timed section starts without the garbage of the one before
         started = time.perf_counter()
         action()
         times.append(time.perf_counter() - started)
@@ -84,10 +86,12 @@ def bench_engine(repeat: int, quick: bool) -> list[Row]:
             service.compile(definition)  # warm, as for every run after a workflow's first
             try:
                 for _ in range(repeat):
+                    gc.collect()  # as median_time does for the minimal runner
                     started = time.perf_counter()
                     run = WorkflowRun(cache.get(definition), max_concurrency=10**9)
                     plain.append(_execute_timed(run))
                     with_validation.append(time.perf_counter() - started)
+                    gc.collect()
                     started = time.perf_counter()
                     handle = service.start(definition)
                     result = asyncio.run(handle.execute())  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import signal
 import sqlite3
 import subprocess
@@ -411,3 +412,51 @@ def test_resume_with_a_fixed_file_reruns_only_what_changed(tmp_path, server, db)
     snapshot = flowdesk("runs", "resume", run_id, "--with", str(tmp_path / "missing.json"), db=db)
     assert snapshot.returncode == 2
     assert "missing.json" in snapshot.stderr
+
+
+def test_the_resume_hint_names_the_database_it_was_given(tmp_path, server):
+    path = write(tmp_path, "broken", [http("broken", f"{server.url}/fail")])
+    db = tmp_path / "elsewhere db.sqlite"
+    env = {k: v for k, v in os.environ.items() if k != "FLOWDESK_DB"}
+    failed = subprocess.run(
+        [sys.executable, "-m", "flowdesk", "run", path, "--db", str(db)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert failed.returncode == 1
+    [hint] = [line for line in failed.stderr.splitlines() if line.startswith("resume with:")]
+    assert hint.endswith(f"--db '{db}'")
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flowdesk",
+            *shlex.split(hint.removeprefix("resume with: flowdesk ")),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert resumed.returncode == 1, resumed.stderr  # found the run; it fails again
+    assert "no run with id" not in resumed.stderr
+
+
+def test_resume_with_an_invalid_file_prints_one_line_per_problem(tmp_path, server, db):
+    path = write(tmp_path, "w", [http("a", f"{server.url}/fail")])
+    failed = flowdesk("run", path, db=db)
+    run_id = failed.stderr.splitlines()[-1].split()[-1]
+    broken = write(
+        tmp_path,
+        "w",
+        [{"id": "a", "handler": "nope"}, {"id": "b", "handler": "input", "dependencies": ["x"]}],
+    )
+    resumed = flowdesk("runs", "resume", run_id, "--with", broken, db=db)
+    assert resumed.returncode == 2
+    lines = resumed.stderr.strip().splitlines()
+    assert lines[0] == f"flowdesk: run {run_id} cannot be resumed:"
+    assert len(lines) == 3
+    assert all(line.startswith(f"{broken}: node '") for line in lines[1:])
+    assert "Traceback" not in resumed.stderr

@@ -29,6 +29,7 @@ MARKS = {
     NodeState.FAILED: ("✗", "31"),
     NodeState.SKIPPED: ("-", "90"),
     NodeState.CANCELLED: ("⊘", "35"),
+    NodeState.INTERRUPTED: ("↯", "33"),
 }
 RUN_COLOURS = {RunState.COMPLETED: "32", RunState.FAILED: "31", RunState.CANCELLED: "35"}
 ERROR_PREVIEW = 160

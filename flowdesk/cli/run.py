@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shlex
 import signal
 import sys
 from collections.abc import Iterator
@@ -156,7 +157,7 @@ def run_command(args: argparse.Namespace) -> int:
             raise CliError("\n".join(lines), prefixed=False) from None
         if isinstance(started, StoredRun):
             return report_existing(started, key, params, as_json=args.json)
-        return execute_and_report(service, started, as_json=args.json)
+        return execute_and_report(service, started, as_json=args.json, db=args.db)
 
 
 def report_existing(
@@ -174,7 +175,9 @@ def report_existing(
     return exit_code(stored.result)
 
 
-def execute_and_report(service: RunService, handle: RunHandle, *, as_json: bool) -> int:
+def execute_and_report(
+    service: RunService, handle: RunHandle, *, as_json: bool, db: str | None = None
+) -> int:
     """Run to the end on a fresh event loop; Ctrl+C cancels the run cleanly (exit 1).
 
     A resumed run is reported as stored, so `runs resume --json` prints what `runs show
@@ -187,8 +190,14 @@ def execute_and_report(service: RunService, handle: RunHandle, *, as_json: bool)
         result = service.load(handle.run_id).result
     report(result, as_json=as_json)
     if result.state.resumable:
-        print(f"resume with: flowdesk runs resume {result.run_id}", file=sys.stderr)
+        print(resume_hint(result.run_id, db), file=sys.stderr)
     return exit_code(result)
+
+
+def resume_hint(run_id: str, db: str | None) -> str:
+    """The command that resumes `run_id`, with the --db it was given (FLOWDESK_DB stays set)."""
+    where = f" --db {shlex.quote(db)}" if db else ""
+    return f"resume with: flowdesk runs resume {run_id}{where}"
 
 
 @contextmanager

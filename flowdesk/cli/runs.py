@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ from flowdesk.cli.run import (
     open_service,
     positive_int,
     report,
+    resume_hint,
 )
 from flowdesk.engine import InvalidWorkflowError, NodeResult, NodeState, RunState
 
@@ -105,7 +107,7 @@ def show_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stored.result.to_json(), default=str))
     else:
-        _print_run(stored)
+        _print_run(stored, args.db)
     return EXIT_OK
 
 
@@ -123,14 +125,23 @@ def resume_command(args: argparse.Namespace) -> int:
         try:
             handle = service.resume(stored.run_id, definition=definition)
         except InvalidWorkflowError as exc:  # e.g. a handler that is no longer installed
-            problems = "; ".join(str(problem) for problem in exc.problems)
-            raise CliError(f"run {stored.run_id} cannot be resumed: {problems}") from None
-        return execute_and_report(service, handle, as_json=args.json)
+            source = args.with_file or f"run {stored.run_id}"
+            lines = [f"flowdesk: run {stored.run_id} cannot be resumed:"]
+            lines += [f"{source}: {problem}" for problem in exc.problems]
+            raise CliError("\n".join(lines), prefixed=False) from None
+        if definition is not None and definition.name != stored.result.workflow:
+            print(
+                f"flowdesk: note: run {stored.run_id} ran '{stored.result.workflow}'; it now "
+                f"runs '{definition.name}' from {args.with_file}",
+                file=sys.stderr,
+            )
+        return execute_and_report(service, handle, as_json=args.json, db=args.db)
 
 
-def _print_run(stored: StoredRun) -> None:
+def _print_run(stored: StoredRun, db: str | None) -> None:
     result = stored.result
-    print(summary(result))
+    # The duration of the latest execution, as `runs list` and the resume itself report it.
+    print(summary(replace(result, started_at=stored.resumed_at or result.started_at)))
     print(f"  workflow:  {result.workflow}")
     print(f"  created:   {_local(stored.created_at)}")
     print(f"  started:   {_local(result.started_at)}")
@@ -152,7 +163,7 @@ def _print_run(stored: StoredRun) -> None:
         if node.output is not None:
             print(f"      output: {_preview(node.output)}")
     if result.state.resumable:
-        print(f"resume with: flowdesk runs resume {result.run_id}")
+        print(resume_hint(result.run_id, db))
 
 
 def _node_detail(node: NodeResult) -> str:

@@ -1,34 +1,53 @@
-"""The NodeGraphQt canvas as a view of the WorkflowDocument.
+"""The NodeGraphQt canvas as a view of the WorkflowDocument: the only module that touches it.
 
 `FlowGraph` turns the user's canvas gestures (wire, unwire, move, drop, Tab
 search, in-place rename) into intents instead of letting NodeGraphQt change
 itself; `CanvasView` turns document Diffs into canvas updates that never push
 NodeGraphQt undo commands. Applying the same state twice is a no-op, so
-re-fired signals and undo/redo cannot double anything.
+re-fired signals and undo/redo cannot double anything. The private
+NodeGraphQt members used here are listed in tests/gui/test_nodegraphqt_api.py,
+which fails if an upgrade removes one (pyproject pins the minor version).
 """
 
 from __future__ import annotations
 
+import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
 from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.constants import PortTypeEnum
 from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import (
+    QAction,
+    QBrush,
+    QColor,
+    QContextMenuEvent,
+    QCursor,
+    QFocusEvent,
+    QFont,
+    QKeyEvent,
+    QKeySequence,
+    QPainter,
+    QPen,
+)
+from PySide6.QtWidgets import QMenu, QWidget
 
-from flowdesk.engine import HandlerRegistry
+from flowdesk.engine import HandlerRegistry, NodeState
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
-from flowdesk.gui.edits import position_of
+from flowdesk.model.drawing import NodeBoxes
+from flowdesk.model.edits import position_of
 
 HANDLER_MIME = "nodegraphqt/nodes"  # a format NodeGraphQt's viewer accepts on drag-enter
 HANDLER_PREFIX = "flowdesk-handler:"
 NODE_IDENTIFIER = "flowdesk"
 
 Pair = tuple[str, str]  # (source node id, target node id): target depends on source
+MODIFIER_KEYS = {Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta}
 
 
 class FlowNodeItem(NodeItem):
@@ -40,15 +59,16 @@ class FlowNodeItem(NodeItem):
         self.handler_name = ""
         self.problem_text = ""
         self.problem_is_error = False
-        self.run_state: str | None = None
+        self.run_state: NodeState | None = None
         self.run_badge = ""
         self.pulse = 0.0  # 0..1, advanced by the canvas while the node runs
 
-    def set_run_state(self, state: str | None, badge: str) -> None:
+    def set_run_state(self, state: NodeState | None, badge: str) -> None:
         """Paint run state as an overlay: never a NodeGraphQt property, so no undo, no save."""
         if (state, badge) == (self.run_state, self.run_badge):
             return
         self.run_state, self.run_badge = state, badge
+        self._tooltip_disable(self.disabled)
         self.update()
 
     def set_problems(self, text: str, is_error: bool) -> None:
@@ -59,13 +79,28 @@ class FlowNodeItem(NodeItem):
         self._tooltip_disable(self.disabled)
         self.update()
 
-    def _tooltip_disable(self, state: bool) -> None:
-        # NodeGraphQt rebuilds the tooltip on redraw; ours says handler and problems.
-        tip = f"<b>{self.name}</b><br/>handler: {getattr(self, 'handler_name', '')}"
+    def describe(self) -> str:
+        """The node's tooltip: its id, handler, run state and problems."""
+        lines = [
+            f"<b>{html.escape(self.name)}</b>",
+            f"handler: {html.escape(getattr(self, 'handler_name', ''))}",
+        ]
+        state = getattr(self, "run_state", None)
+        if state is not None:
+            badge = getattr(self, "run_badge", "")
+            lines.append(f"state: {state.value}" + (f" ({html.escape(badge)})" if badge else ""))
         problems = getattr(self, "problem_text", "")
         if problems:
-            tip += "<br/><br/>" + problems.replace("\n", "<br/>")
+            lines.append("<br/>" + html.escape(problems).replace("\n", "<br/>"))
+        lines.append("<br/><i>Double-click the title to rename; right-click for actions.</i>")
+        return "<br/>".join(lines)
+
+    def _tooltip_disable(self, state: bool) -> None:
+        # NodeGraphQt rebuilds the tooltip on redraw and gives the title its own ("double-click
+        # to edit node name"), which wins over the node's: both say what the node is instead.
+        tip = self.describe()
         self.setToolTip(tip)
+        self._text_item.setToolTip(tip)
 
     def paint(self, painter: QPainter, option: Any, widget: Any) -> None:
         super().paint(painter, option, widget)
@@ -102,18 +137,20 @@ class FlowNodeItem(NodeItem):
         painter.restore()
 
     def _paint_run_state(self, painter: QPainter, rect: QRectF, font: QFont) -> None:
+        assert self.run_state is not None
         color = QColor(*theme.STATE_COLORS[self.run_state])
-        if self.run_state == "SKIPPED":
+        if self.run_state is NodeState.SKIPPED:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(20, 20, 20, 150))  # dimmed: it never ran
             painter.drawRoundedRect(rect, 4, 4)
         outline = QColor(color)
-        if self.run_state == "RUNNING":
+        running = self.run_state is NodeState.RUNNING
+        if running:
             outline.setAlphaF(0.45 + 0.55 * abs(1 - 2 * self.pulse))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(outline, 4 if self.run_state == "RUNNING" else 3))
+        painter.setPen(QPen(outline, 4 if running else 3))
         painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
-        label = self.run_state + (f" · {self.run_badge}" if self.run_badge else "")
+        label = self.run_state.value + (f" · {self.run_badge}" if self.run_badge else "")
         font.setBold(True)
         font.setPointSizeF(7)
         painter.setFont(font)
@@ -122,7 +159,8 @@ class FlowNodeItem(NodeItem):
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(color)
         painter.drawRoundedRect(pill, 7, 7)
-        painter.setPen(QColor(255, 255, 255) if self.run_state != "PENDING" else QColor(30, 30, 30))
+        pending = self.run_state is NodeState.PENDING
+        painter.setPen(QColor(30, 30, 30) if pending else QColor(255, 255, 255))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
 
 
@@ -139,6 +177,9 @@ class FlowNode(BaseNode):
         self.add_output("out", multi_output=True, display_name=False)
         self.view.handler_name = self.HANDLER
         self.view.width = 170
+        # Instead of NodeGraphQt's "in: (multi)" / "out: (multi)".
+        self.input_ports()[0].view.setToolTip("Dependencies: drag a wire here from a node")
+        self.output_ports()[0].view.setToolTip("Drag a wire to a node that depends on this one")
 
 
 def node_class_name(handler: str) -> str:
@@ -154,11 +195,47 @@ class CanvasIntents(Protocol):
     def node_renamed_on_canvas(self, node_id: str, new_id: str) -> None: ...
 
 
+class FlowViewer(NodeViewer):
+    """NodeGraphQt's viewer with our right-click menus and no stale modifier hint.
+
+    Built without an undo stack, so NodeGraphQt adds no Undo/Redo of its own
+    (the document has the undo stack); `menu_at` builds the right-click menu.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(undo_stack=None)
+        self.menu_at: Any = None  # (scene point) -> QMenu | None, set by CanvasView
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        self.RMB_state = False
+        menu = self.menu_at(self.mapToScene(event.pos())) if self.menu_at else None
+        if menu is not None:
+            menu.exec(event.globalPos())
+        event.accept()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        super().keyPressEvent(event)
+        if event.key() not in MODIFIER_KEYS:
+            # "CTRL: Deselect Nodes" is a hint for dragging with Ctrl held, not for Ctrl+C.
+            self.hide_modifier_hint()
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        # A shortcut that opens a dialog (Ctrl+O) takes the key release with it: without
+        # this the hint would stay on the canvas and Ctrl would still count as held.
+        self.ALT_state = self.CTRL_state = self.SHIFT_state = False
+        self.hide_modifier_hint()
+        super().focusOutEvent(event)
+
+    def hide_modifier_hint(self) -> None:
+        self._cursor_text.setPlainText("")
+        self._cursor_text.setVisible(False)
+
+
 class FlowGraph(NodeGraph):
     """NodeGraph whose viewer gestures become intents; the document decides what happens."""
 
     def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, viewer=FlowViewer())
         self.intents: CanvasIntents | None = None
         self.id_of: dict[str, str] = {}  # NodeGraphQt id -> workflow node id
 
@@ -245,6 +322,14 @@ class CanvasView(QObject):
         self.nodes: dict[str, BaseNode] = {}
         self._types: dict[str, str] = {}
         self._running: set[str] = set()
+        self._menus: tuple[list[QAction | None], ...] = ([], [], [])
+        self._node_extras: list[QAction] = []
+        self.menu_node_id: str | None = None  # the node last right-clicked, for node actions
+        self.graph.viewer().menu_at = self.context_menu_at
+        self.act_select_all = QAction("Select &all", self)
+        self.act_select_all.setShortcut(QKeySequence(QKeySequence.StandardKey.SelectAll))
+        self.act_select_all.triggered.connect(lambda _checked=False: self.select(self.nodes))
+        self.add_canvas_action(self.act_select_all)
         self._pulse_timer = QTimer(self)
         self._pulse_timer.setInterval(60)
         self._pulse_timer.timeout.connect(self._advance_pulse)
@@ -365,14 +450,14 @@ class CanvasView(QObject):
             if pipe.output_port not in wanted_views:
                 pipe.delete()
 
-    def paint_run_states(self, states: dict[str, tuple[str | None, str]]) -> None:
+    def paint_run_states(self, states: dict[str, tuple[NodeState | None, str]]) -> None:
         """Show `node id -> (state, badge)` on the nodes named; wires into running nodes glow."""
         for node_id, (state, badge) in states.items():
             node = self.nodes.get(node_id)
             if node is None:
                 continue
             node.view.set_run_state(state, badge)
-            running = state == "RUNNING"
+            running = state is NodeState.RUNNING
             if running != (node_id in self._running):
                 # Restyling a wire redraws its arrow: only touch wires whose look changes.
                 self._style_input_wires(node, running=running)
@@ -445,6 +530,101 @@ class CanvasView(QObject):
         """Where a new node goes: the middle of what is visible."""
         viewer = self.graph.viewer()
         return viewer.mapToScene(viewer.viewport().rect().center())
+
+    def scene_point_under_cursor(self) -> QPointF | None:
+        """The scene point under the mouse pointer, or None when it is not over the canvas."""
+        viewer = self.graph.viewer()
+        local = viewer.mapFromGlobal(QCursor.pos())
+        return viewer.mapToScene(local) if viewer.rect().contains(local) else None
+
+    def node_boxes(self) -> NodeBoxes:
+        """Each node's size as drawn and where its wires attach, for auto-layout."""
+        sizes = {}
+        port_y = None
+        for node_id, node in self.nodes.items():
+            rect = node.view.boundingRect()
+            sizes[node_id] = (rect.width(), rect.height())
+            if port_y is None:
+                port = node.input_ports()[0].view
+                port_y = port.pos().y() + port.boundingRect().height() / 2
+        return NodeBoxes(sizes) if port_y is None else NodeBoxes(sizes, port_y=port_y)
+
+    # --- the widget, shortcuts and right-click menus ---
+
+    @property
+    def widget(self) -> QWidget:
+        """The canvas widget, for the window's layout."""
+        return self.graph.widget
+
+    def set_intents(self, intents: CanvasIntents) -> None:
+        """Who hears about the user's gestures (the editor controller)."""
+        self.graph.intents = intents
+
+    def add_canvas_action(self, action: QAction) -> None:
+        """Make `action`'s shortcut fire only while the canvas has focus, so text fields keep
+        their keys (Del, Ctrl+C, Tab ...)."""
+        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.graph.viewer().addAction(action)
+
+    def set_context_menus(
+        self,
+        canvas: Sequence[QAction | None],
+        selection: Sequence[QAction | None],
+        view: Sequence[QAction | None],
+    ) -> None:
+        """What right-click offers (None is a separator): `canvas` on empty canvas,
+        `selection` on a node or while nodes are selected, `view` and Select all always."""
+        self._menus = (list(canvas), list(selection), list(view))
+
+    def add_node_menu_action(self, action: QAction) -> None:
+        """The hook for commands on one node, such as "Run from here" (a later issue adds it):
+        shown in every node's right-click menu; `menu_node_id` is the node clicked."""
+        self._node_extras.append(action)
+
+    def context_menu_at(self, scene_point: QPointF) -> QMenu:
+        """The right-click menu for a point: a node's (which selects it, unless it is part of
+        the selection already) or the canvas's."""
+        canvas, selection, view = self._menus
+        node_id = self.node_at(scene_point)
+        self.menu_node_id = node_id
+        if node_id is not None:
+            if node_id not in self.selected_ids():
+                self.select([node_id])
+            extras: list[QAction | None] = [None, *self._node_extras] if self._node_extras else []
+            entries = [*selection, *extras]
+        elif self.selected_ids():
+            entries = [*canvas, None, *selection]
+        else:
+            entries = list(canvas)
+        menu = QMenu(self.graph.viewer())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        for entry in [*entries, None, *view, self.act_select_all]:
+            if entry is None:
+                if menu.actions() and not menu.actions()[-1].isSeparator():
+                    menu.addSeparator()
+            else:
+                menu.addAction(entry)
+        return menu
+
+    def node_at(self, scene_point: QPointF) -> str | None:
+        """The workflow node drawn at a scene point (its title and ports included)."""
+        for item in self.graph.viewer().scene().items(scene_point):
+            top = item.topLevelItem()
+            if isinstance(top, FlowNodeItem):
+                return self.graph.id_of.get(top.id)
+        return None
+
+    def reset_title(self, node_id: str) -> None:
+        """Show the document's id again on a node whose title the user edited in place."""
+        node = self.nodes.get(node_id)
+        if node is not None:
+            node.model.name = node_id
+            node.view.name = node_id
+
+    def run_state_of(self, node_id: str) -> NodeState | None:
+        """The run state painted on a node (for tests and benchmarks)."""
+        node = self.nodes.get(node_id)
+        return node.view.run_state if node is not None else None
 
     def _emit_selection(self, *_args: Any) -> None:
         self.selection_changed.emit(self.selected_ids())

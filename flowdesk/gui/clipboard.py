@@ -13,9 +13,9 @@ from typing import Any
 
 from PySide6.QtCore import QMimeData
 
-from flowdesk.gui.edits import position_of
 from flowdesk.gui.files import prepare_for_canvas
 from flowdesk.model import NodeSpec, WorkflowDefinition, WorkflowLoadError, workflow_from_data
+from flowdesk.model.edits import position_of
 from flowdesk.model.loading import parse_json
 
 NODES_MIME = "application/x-flowdesk-nodes"

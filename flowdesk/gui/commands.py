@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtGui import QUndoCommand
 
 from flowdesk.gui.document import WorkflowDocument
-from flowdesk.gui.edits import copy_of
 from flowdesk.model import WorkflowDefinition
+from flowdesk.model.edits import copy_of
 
 
 class DocumentEdit(QUndoCommand):

@@ -12,13 +12,12 @@ from typing import Any
 from PySide6.QtGui import QGuiApplication
 
 from flowdesk.engine import HandlerRegistry
-from flowdesk.gui import edits
 from flowdesk.gui.canvas import CanvasView, Pair
 from flowdesk.gui.clipboard import NODES_MIME, PasteRefused, nodes_mime, read_clipboard
 from flowdesk.gui.commands import push_edit
 from flowdesk.gui.document import WorkflowDocument
 from flowdesk.gui.placement import clear_offset
-from flowdesk.model import NodeSpec, RetryPolicy, WorkflowDefinition
+from flowdesk.model import NodeSpec, RetryPolicy, WorkflowDefinition, edits
 
 # Edits a run does not care about: allowed while a run holds the structure locked.
 UNLOCKED_EDITS = frozenset({"move", "edit description"})
@@ -39,7 +38,7 @@ class EditorController:
         self.canvas = canvas
         self.message = message
         self.locked: str | None = None  # why structural edits are refused (a run is active)
-        canvas.graph.intents = self
+        canvas.set_intents(self)
 
     @property
     def definition(self) -> WorkflowDefinition:
@@ -94,11 +93,7 @@ class EditorController:
         error = self.rename(node_id, new_id)
         if error:
             self.message(error)
-            # Put the title back to the id the document still has.
-            node = self.canvas.nodes.get(node_id)
-            if node is not None:
-                node.model.name = node_id
-                node.view.name = node_id
+            self.canvas.reset_title(node_id)  # the document still has the old id
 
     # --- panel edits ---
 
@@ -151,8 +146,11 @@ class EditorController:
             self._push(f"delete {', '.join(ids)}", edits.remove_nodes(self.definition, ids))
 
     def auto_layout(self) -> None:
-        self._push("auto layout", edits.auto_layout(self.definition))
+        after, note = edits.auto_layout(self.definition, self.canvas.node_boxes())
+        self._push("auto layout", after)
         self.canvas.fit()
+        if note:
+            self.message(note)
 
     def _selected_in_order(self) -> list[str]:
         selected = set(self.canvas.selected_ids())

@@ -12,8 +12,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
-from flowdesk.gui.edits import copy_of
 from flowdesk.model import WorkflowDefinition
+from flowdesk.model.edits import copy_of
 
 
 @dataclass

@@ -12,8 +12,8 @@ from typing import Literal
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QFileDialog, QInputDialog, QMessageBox, QWidget
 
-from flowdesk.gui.edits import auto_layout, dedupe_ids
 from flowdesk.model import Problem, WorkflowDefinition
+from flowdesk.model.edits import auto_layout, dedupe_ids
 
 JSON_FILTER = "Workflow JSON (*.json);;All files (*)"
 MAX_RECENT = 8
@@ -139,7 +139,7 @@ def prepare_for_canvas(definition: WorkflowDefinition) -> tuple[WorkflowDefiniti
     layout = definition.layout or {}
     missing = [node.id for node in definition.nodes if node.id not in layout]
     if missing:
-        placed = auto_layout(definition).layout or {}
+        placed = auto_layout(definition)[0].layout or {}
         if layout:
             # Keep the user's positions; put new ones below everything already placed.
             bottom = max(pos[1] for pos in layout.values()) + 150

@@ -73,7 +73,7 @@ class MainWindow(QMainWindow):
         )
         self.validator = LiveValidator(self.document, self.registry)
         self.resize(1280, 820)
-        self.setCentralWidget(self.canvas.graph.widget)
+        self.setCentralWidget(self.canvas.widget)
         self._build_docks()
         self._build_actions()
         self.runs = RunCommands(
@@ -150,8 +150,7 @@ class MainWindow(QMainWindow):
         """A shortcut that only fires while the canvas has focus, so text fields keep their keys."""
         action = self._action(text, slot, shortcut)
         self.removeAction(action)
-        action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.canvas.graph.viewer().addAction(action)
+        self.canvas.add_canvas_action(action)
         return action
 
     def _build_actions(self) -> None:
@@ -182,6 +181,11 @@ class MainWindow(QMainWindow):
         self.act_fit = self._canvas_action("Zoom to &fit", self.canvas.fit, "F")
         self.act_search = self._canvas_action("Add node (&search)…", self.open_search, "Tab")
         self.act_layout = self._action("&Auto layout", self.controller.auto_layout, "Ctrl+L")
+        self.canvas.set_context_menus(
+            canvas=[self.act_search, self.act_paste],
+            selection=[self.act_copy, self.act_duplicate, self.act_delete],
+            view=[self.act_fit, self.act_layout],
+        )
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -204,6 +208,7 @@ class MainWindow(QMainWindow):
         edit_menu.addActions([self.act_undo, self.act_redo])
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
+        edit_menu.addAction(self.canvas.act_select_all)
         run_menu = bar.addMenu("&Run")
         run_menu.addActions(
             [
@@ -350,13 +355,8 @@ class MainWindow(QMainWindow):
         self.search.popup(QCursor.pos())
 
     def _add_from_search(self, handler: str) -> None:
-        viewer = self.canvas.graph.viewer()
-        local = viewer.mapFromGlobal(QCursor.pos())
-        if viewer.rect().contains(local):
-            point = viewer.mapToScene(local)
-            self.controller.add_node(handler, (point.x(), point.y()))
-        else:
-            self.controller.add_node(handler)
+        point = self.canvas.scene_point_under_cursor()
+        self.controller.add_node(handler, None if point is None else (point.x(), point.y()))
 
     # --- files ---
 

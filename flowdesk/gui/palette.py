@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import theme
-from flowdesk.gui.canvas import handler_mime
+from flowdesk.gui.canvas import HANDLER_MIME, handler_mime
 
 HANDLER_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -31,7 +31,7 @@ class HandlerTree(QTreeWidget):
         return handler_mime(handlers[0]) if handlers else QMimeData()
 
     def mimeTypes(self) -> list[str]:
-        return ["nodegraphqt/nodes"]
+        return [HANDLER_MIME]
 
 
 class PaletteWidget(QWidget):

@@ -167,18 +167,18 @@ class RunController(QObject):
         """True while some nodes still wait to be restyled (a burst is painted in chunks)."""
         return bool(self._backlog) or self._paint_timer.isActive()
 
-    def badge(self, node_id: str) -> tuple[str | None, str]:
+    def badge(self, node_id: str) -> tuple[NodeState | None, str]:
         node = self.board.nodes.get(node_id)
         if node is None:
             return None, ""
         state = node.state
         if node_id in self.board.retrying:
-            return state.value, f"retry after {node.attempts}"
+            return state, f"retry after {node.attempts}"
         if node.reused and state is NodeState.SUCCEEDED:
-            return state.value, "reused"
+            return state, "reused"
         if node.attempts > 1:
-            return state.value, f"attempt {node.attempts}"
-        return state.value, ""
+            return state, f"attempt {node.attempts}"
+        return state, ""
 
     def snapshot_differs(self, current: WorkflowDefinition) -> bool:
         """True when the run on show ran a definition other than `current`."""

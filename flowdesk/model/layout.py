@@ -1,79 +1,93 @@
 """Auto-layout: columns by dependency depth, few crossings (grandalf's Sugiyama), no wire over a node.
 
-Qt-free, so it is testable alone: the canvas passes its node sizes in, and
-`wire_curve` models the curve NodeGraphQt draws from an output port to an
-input port. grandalf orders the nodes of each column to reduce crossings and
-proposes where they go (Brandes-Köpf). On the canvas, though, a wire that
-skips columns is one curve between its two ports, not a path through
-grandalf's dummy vertices, so the final placement (`_place`) goes column by
-column, left to right, and puts each node as near grandalf's proposal as it
-can while keeping every wire into it off the nodes already placed: nothing
-placed earlier moves again, so every wire is checked against its final
-surroundings.
+Qt-free, so it is testable alone: the canvas passes its node sizes in
+(`NodeBoxes`), and flowdesk.model.drawing models the wires it draws. grandalf
+puts each node in a column (longest path), orders every column to reduce
+crossings, and proposes heights (Brandes-Köpf). On the canvas, though, a wire
+that skips columns is one curve between its two ports, not a path through
+grandalf's dummy vertices; so the heights are then chosen again (`_Placement`):
+column by column, each node as near its proposal as it can be with its wires
+clear of the nodes already placed, then any wire still over a node is cleared
+by moving whichever of the three moves least, never onto another wire.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from graphlib import TopologicalSorter
 
 from grandalf.graphs import Edge, Vertex, graph_core
 from grandalf.layouts import SugiyamaLayout
 
+from flowdesk.model.drawing import (
+    Interval,
+    NodeBoxes,
+    Pair,
+    Position,
+    blocked_rise,
+    rise_at,
+    wire_curve,
+)
 from flowdesk.model.workflow import WorkflowDefinition
 
-Position = tuple[float, float]
-Size = tuple[float, float]
-Pair = tuple[str, str]  # (source, target): target depends on source
-Curve = tuple[Position, Position, Position, Position]
-Interval = tuple[float, float]
-
-NODE_SIZE: Size = (160.0, 60.0)  # the canvas's node when no size is given
-PORT_Y = 37.0  # where both ports' wires attach, below a node's top edge
 LAYER_GAP = 110.0  # between one column's widest node and the next column
 ROW_GAP = 40.0  # between two nodes of a column
 WIRE_CLEARANCE = 8.0  # kept between a wire and a node it does not end at
 COMPONENT_GAP = 80.0  # between unconnected parts of the workflow
 # grandalf is pure Python and its cost grows with the dummy vertices it adds on wires that
-# skip columns (~1.6 s for 2,000 nodes + 2,000 dummies). Beyond this many nodes + dummies
-# a column is ordered by one barycenter sweep instead (`_order_simply`); wires stay clear.
-MAX_SUGIYAMA_ITEMS = 6_000
+# skip columns: 1,500 nodes + 2,100 dummies take 2 s, 2,500 + 6,000 take 4.5 s; 2,000 nodes
+# in layers without long wires take 0.5 s. Beyond this many nodes + dummies, columns are
+# ordered by one barycenter sweep instead (`_order_simply`); wires are still kept clear.
+MAX_SUGIYAMA_ITEMS = 4_000
 NEAR = 2_000.0  # how far a node may be put from where it would go (or is) to clear wires
 MAX_REPAIR_PASSES = 20
 MAX_REPAIR_WORK = 1_000_000  # about a second
+MAX_COMPACT_PASSES = 3
+_FAR = 1e9  # past any real canvas: an interval reaching it is unbounded
 
 
 @dataclass(frozen=True)
-class NodeBoxes:
-    """The size of each node as drawn, and where its ports are."""
+class Layout:
+    """Where auto-layout put each node (top-left corners), and anything the user should know."""
 
-    sizes: Mapping[str, Size] = field(default_factory=dict)
-    default: Size = NODE_SIZE
-    port_y: float = PORT_Y
+    positions: dict[str, Position]
+    wires_over_nodes: int = 0  # (wire, node) pairs left too close: only in very dense graphs
+    ordered_simply: bool = False  # too many long wires for grandalf: a quicker ordering was used
 
-    def size(self, node_id: str) -> Size:
-        return self.sizes.get(node_id, self.default)
+    @property
+    def note(self) -> str | None:
+        """A status-bar sentence when the layout is not as good as it normally is."""
+        notes = []
+        if self.ordered_simply:
+            notes.append("too many long wires to reduce crossings quickly, so they were not")
+        if self.wires_over_nodes:
+            notes.append(
+                f"{self.wires_over_nodes} wire(s) still pass close to a node they do not "
+                "connect (the graph is too dense to route in the time allowed)"
+            )
+        return "Auto layout: " + "; ".join(notes) if notes else None
 
 
-def layered_positions(
-    definition: WorkflowDefinition, boxes: NodeBoxes | None = None
-) -> dict[str, Position]:
-    """Top-left corner of every node: columns by dependency depth, unconnected parts stacked."""
+def layout_workflow(definition: WorkflowDefinition, boxes: NodeBoxes | None = None) -> Layout:
+    """Columns by dependency depth, unconnected parts stacked, no wire over a node."""
     boxes = boxes or NodeBoxes()
     ids = list(dict.fromkeys(node.id for node in definition.nodes))
     edges = _forward_edges(ids, definition_edges(definition))
     positions: dict[str, Position] = {}
+    left_over, simply = 0, False
     top = 0.0
     for component, component_edges in _components(ids, edges):
-        placed = _layout_component(component, component_edges, boxes)
+        part = _layout_component(component, component_edges, boxes)
+        left_over += part.wires_over_nodes
+        simply |= part.ordered_simply
         bottom = top
-        for node_id, (x, y) in placed.items():
+        for node_id, (x, y) in part.positions.items():
             positions[node_id] = (round(x, 1), round(y + top, 1))
             bottom = max(bottom, y + top + boxes.size(node_id)[1])
         top = bottom + COMPONENT_GAP
-    return positions
+    return Layout(positions, left_over, simply)
 
 
 def definition_edges(definition: WorkflowDefinition) -> list[Pair]:
@@ -81,100 +95,6 @@ def definition_edges(definition: WorkflowDefinition) -> list[Pair]:
     ids = {node.id for node in definition.nodes}
     pairs = ((dep, node.id) for node in definition.nodes for dep in node.dependencies if dep in ids)
     return list(dict.fromkeys(pair for pair in pairs if pair[0] != pair[1]))
-
-
-# --- wire geometry, as NodeGraphQt draws it ---
-
-
-def wire_curve(start: Position, end: Position, target_width: float) -> Curve:
-    """The cubic Bézier from an output port at `start` to an input port at `end`.
-
-    NodeGraphQt (horizontal layout, curved pipes) pulls both control points
-    horizontally by the x distance, capped at the width of the node the wire
-    enters. Its y is then `start.y + (end.y - start.y) * smoothstep(t)`.
-    """
-    tangent = min(abs(end[0] - start[0]), target_width)
-    return start, (start[0] + tangent, start[1]), (end[0] - tangent, end[1]), end
-
-
-def curve_point(curve: Curve, t: float) -> Position:
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = curve
-    u = 1 - t
-    a, b, c, d = u * u * u, 3 * u * u * t, 3 * u * t * t, t * t * t
-    return a * x0 + b * x1 + c * x2 + d * x3, a * y0 + b * y1 + c * y2 + d * y3
-
-
-def _rise(curve: Curve, x: float) -> float:
-    """How far along its rise (0 at the start, 1 at the end) a left-to-right wire is at `x`.
-
-    x(t) of such a curve increases with t, so bisection finds t; the rise is
-    smoothstep(t), the same for every wire with these x coordinates.
-    """
-    (x0, _), (x1, _), (x2, _), (x3, _) = curve
-    if x <= x0:
-        return 0.0
-    if x >= x3:
-        return 1.0
-    # x(t) - x0 as a polynomial: c1 t + c2 t^2 + c3 t^3; Newton's method kept inside a
-    # shrinking bracket (bisecting when a step would leave it).
-    c1, c2, c3 = 3 * (x1 - x0), 3 * (x2 - 2 * x1 + x0), x3 - 3 * x2 + 3 * x1 - x0
-    goal, low, high = x - x0, 0.0, 1.0
-    t = goal / (x3 - x0)
-    for _ in range(60):
-        error = ((c3 * t + c2) * t + c1) * t - goal
-        if abs(error) < 1e-6:
-            break
-        if error < 0:
-            low = t
-        else:
-            high = t
-        slope = (3 * c3 * t + 2 * c2) * t + c1
-        step = t - error / slope if slope > 0 else -1.0
-        t = step if low < step < high else (low + high) / 2
-    return t * t * (3 - 2 * t)
-
-
-def curve_y_span(curve: Curve, left: float, right: float) -> Interval | None:
-    """The lowest and highest y of a left-to-right wire between x = left and x = right,
-    or None when it does not pass there."""
-    (x_start, y_start), (x_end, y_end) = curve[0], curve[3]
-    if x_end <= x_start or max(left, x_start) > min(right, x_end):
-        return None
-    rise = y_end - y_start
-    ends = (y_start + rise * _rise(curve, left), y_start + rise * _rise(curve, right))
-    return min(ends), max(ends)
-
-
-def node_wire_curve(
-    source: str, target: str, positions: Mapping[str, Position], boxes: NodeBoxes
-) -> Curve:
-    (sx, sy), (tx, ty) = positions[source], positions[target]
-    start = (sx + boxes.size(source)[0], sy + boxes.port_y)
-    return wire_curve(start, (tx, ty + boxes.port_y), boxes.size(target)[0])
-
-
-def wires_over_nodes(
-    edges: Iterable[Pair],
-    positions: Mapping[str, Position],
-    boxes: NodeBoxes | None = None,
-    clearance: float = 0.0,
-) -> list[tuple[str, str, str]]:
-    """(source, target, node) for each left-to-right wire passing within `clearance` of a node
-    that is not one of its ends. A check for tests: O(wires x nodes)."""
-    boxes = boxes or NodeBoxes()
-    found = []
-    for source, target in edges:
-        curve = node_wire_curve(source, target, positions, boxes)
-        if curve[3][0] <= curve[0][0]:
-            continue  # drawn backwards (a cycle): not laid out, not checked
-        for node_id, (x, y) in positions.items():
-            if node_id in (source, target):
-                continue
-            width, height = boxes.size(node_id)
-            span = curve_y_span(curve, x - clearance, x + width + clearance)
-            if span and span[0] <= y + height + clearance and span[1] >= y - clearance:
-                found.append((source, target, node_id))
-    return found
 
 
 # --- the graph ---
@@ -257,15 +177,16 @@ class _View:
     xy: Position = (0.0, 0.0)
 
 
-def _layout_component(ids: list[str], edges: list[Pair], boxes: NodeBoxes) -> dict[str, Position]:
+def _layout_component(ids: list[str], edges: list[Pair], boxes: NodeBoxes) -> Layout:
     rank = _ranks(ids, edges)
     dummies = sum(rank[target] - rank[source] - 1 for source, target in edges)
-    if len(ids) + dummies <= MAX_SUGIYAMA_ITEMS:
-        order = _order_with_grandalf(ids, edges, rank, boxes)
-    else:
+    simply = len(ids) + dummies > MAX_SUGIYAMA_ITEMS
+    if simply:
         order = _order_simply(ids, edges, rank, boxes)
-    positions, _left = _place(order, edges, boxes)
-    return positions
+    else:
+        order = _order_with_grandalf(ids, edges, rank, boxes)
+    positions, left_over = _place(order, edges, boxes)
+    return Layout(positions, left_over, simply)
 
 
 def _order_with_grandalf(
@@ -328,6 +249,8 @@ def _place(order: _Order, edges: list[Pair], boxes: NodeBoxes) -> tuple[dict[str
     placement = _Placement(order, edges, boxes)
     placement.place_in_order()
     left = placement.repair()
+    if not left:
+        placement.compact()
     return placement.positions(), left
 
 
@@ -417,26 +340,54 @@ class _Placement:
                 if self.work > MAX_REPAIR_WORK:
                     break
                 if self._hit(edge, node) and not self._move_nearest((node, *edge), NEAR):
-                    self._move_nearest((node, *edge), 4 * NEAR)
+                    self._move_nearest((node, *edge), _FAR)
         return len(self.hits())
+
+    def compact(self) -> None:
+        """Bring nodes that `repair` moved far back toward grandalf's proposal, each to the
+        free height nearest it, as long as that is nearer than where the node is; like any
+        move to a free height, this puts no node on a wire."""
+        for _ in range(MAX_COMPACT_PASSES):
+            moved = False
+            wanted = {node: line - self.boxes.port_y for node, line in self.order.port_line.items()}
+            far = sorted(self.top, key=lambda n: -abs(self.top[n] - wanted[n]))
+            for node in far:
+                if abs(self.top[node] - wanted[node]) < NEAR / 4 or self.work > MAX_REPAIR_WORK:
+                    break
+                free = _nearest_free(wanted[node], self._blocked(node, None), _FAR)
+                if (
+                    free is not None
+                    and abs(free - wanted[node]) < abs(self.top[node] - wanted[node]) - 1
+                ):
+                    self._move(node, free)
+                    moved = True
+            if not moved:
+                return
+
+    def _blocked(self, node: str, near: float | None) -> list[Interval]:
+        """Every top of `node` (near `near`, if given) that is too close to a neighbour, on
+        a wire, or puts one of its own wires on a node."""
+        within = _FAR if near is None else NEAR
+        blocked = self._neighbours(node, self.columns[self.column_of[node]])
+        blocked += self._passing_wires(node, within)
+        for edge in self.wires_of.get(node, ()):
+            blocked += self._own_wire(node, edge, near)
+        return blocked
+
+    def _move(self, node: str, top: float) -> None:
+        self.top[node] = top
+        self._sorted.pop(self.column_of[node], None)
 
     def _move_nearest(self, nodes: tuple[str, ...], within: float) -> bool:
         best: tuple[float, str, float] | None = None
         for node in nodes:
             top = self.top[node]
-            near = top if within < _FAR else None
-            blocked = self._neighbours(node, self.columns[self.column_of[node]])
-            blocked += self._passing_wires(node, within)
-            for edge in self.wires_of.get(node, ()):
-                blocked += self._own_wire(node, edge, near)
-            free = _nearest_free(top, blocked, within)
+            free = _nearest_free(top, self._blocked(node, top if within < _FAR else None), within)
             if free is not None and (best is None or abs(free - top) < best[0]):
                 best = (abs(free - top), node, free)
         if best is None:
             return False
-        _distance, node, top = best
-        self.top[node] = top
-        self._sorted.pop(self.column_of[node], None)
+        self._move(best[1], best[2])
         return True
 
     def hits(self) -> list[tuple[Pair, str]]:
@@ -446,7 +397,11 @@ class _Placement:
             nodes, tops = self._sorted_column(k)
             reach = self._tallest[k] + WIRE_CLEARANCE
             for edge in self.wires_over[k]:
-                span = self._span(edge, self.left[k], self.left[k] + self.width[k])
+                span = self._span(
+                    edge,
+                    self.left[k] - WIRE_CLEARANCE,
+                    self.left[k] + self.width[k] + WIRE_CLEARANCE,
+                )
                 if span is None:
                     continue
                 first = bisect.bisect_left(tops, span[0] - reach)
@@ -478,7 +433,7 @@ class _Placement:
         rise = self._rises.get(key)
         if rise is None:
             start, end, tangent = self._wire_x[edge]
-            rise = self._rises[key] = _rise(wire_curve((start, 0.0), (end, 0.0), tangent), x)
+            rise = self._rises[key] = rise_at(wire_curve((start, 0.0), (end, 0.0), tangent), x)
         return rise
 
     def _span(self, edge: Pair, left: float, right: float) -> Interval | None:
@@ -556,7 +511,7 @@ class _Placement:
                 if node == source:
                     low, high = 1 - high, 1 - low
                 top = self.top[obstacle]
-                gap = _blocked_rise(
+                gap = blocked_rise(
                     top - clearance - line, top + height + clearance - line, low, high
                 )
                 if gap is not None:
@@ -577,22 +532,6 @@ class _Placement:
             nodes = sorted(self.columns[k], key=self.top.__getitem__)
             self._sorted[k] = (nodes, [self.top[node] for node in nodes])
         return self._sorted[k]
-
-
-def _blocked_rise(above: float, below: float, low: float, high: float) -> Interval | None:
-    """The rises d (target minus source) for which d * r lies in [above, below] for some r in
-    [low, high] (0 <= low <= high <= 1): the wire then passes the node."""
-    infinity = float("inf")
-    if high <= 0:
-        return (-infinity, infinity) if above <= 0 <= below else None
-    if above <= 0 <= below:
-        return (above / low, below / low) if low > 0 else (-infinity, infinity)
-    if above > 0:
-        return (above / high, below / low if low > 0 else infinity)
-    return (above / low if low > 0 else -infinity, below / high)
-
-
-_FAR = 1e9  # past any real canvas: an interval reaching it is unbounded
 
 
 def _nearest_free(wanted: float, blocked: list[Interval], within: float) -> float | None:

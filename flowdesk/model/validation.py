@@ -81,19 +81,22 @@ def _check_ids(nodes: list[NodeSpec], problems: list[Problem]) -> set[str]:
             )
             continue
         seen[node.id] = index
-        if not ID_PATTERN.fullmatch(node.id):
-            problems.append(
-                Problem(
-                    Rule.INVALID_ID,
-                    f"invalid id '{node.id}': use letters, digits and _ and do not start with a digit",
-                    (node.id,),
-                )
-            )
-        elif node.id in RESERVED_IDS:
-            problems.append(
-                Problem(Rule.RESERVED_ID, f"id '{node.id}' is reserved; choose another", (node.id,))
-            )
+        problem = id_problem(node.id)
+        if problem is not None:
+            problems.append(problem)
     return set(seen)
+
+
+def id_problem(node_id: str) -> Problem | None:
+    """Why `node_id` cannot name a node, or None: the one id rule, for validation and edits."""
+    if not ID_PATTERN.fullmatch(node_id):
+        message = (
+            f"'{node_id}' is not a valid id: use letters, digits and _, not starting with a digit"
+        )
+        return Problem(Rule.INVALID_ID, message, (node_id,))
+    if node_id in RESERVED_IDS:
+        return Problem(Rule.RESERVED_ID, f"'{node_id}' is reserved; choose another id", (node_id,))
+    return None
 
 
 def _check_dependencies(

@@ -90,7 +90,15 @@ def prepare_database(path: Path, busy_timeout_s: float, *, create: bool) -> None
         connection.close()
 
 
-MIGRATIONS = {1: ("ALTER TABLE runs ADD COLUMN resumed_at VARCHAR",)}
+MIGRATIONS = {
+    1: (
+        "ALTER TABLE runs ADD COLUMN resumed_at VARCHAR",
+        # Version 1 moved started_at to each resume: for resumed runs that time is the latest
+        # resume, and the first start is lost; creation is the closest time we have.
+        "UPDATE runs SET resumed_at = started_at, started_at = created_at "
+        "WHERE executions > 1 AND started_at IS NOT NULL",
+    )
+}
 """Schema version -> the statements that bring a file of that version to the next one."""
 
 

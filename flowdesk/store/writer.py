@@ -102,9 +102,7 @@ class Writer:
         self._turn.append(_Job(sql, make_row, None, waiter, loop))
         await waiter
 
-    def execute_soon(
-        self, sql: str, make_row: RowFactory, loop: asyncio.AbstractEventLoop
-    ) -> None:
+    def execute_soon(self, sql: str, make_row: RowFactory, loop: asyncio.AbstractEventLoop) -> None:
         """Queue a statement with this turn's rows without waiting for its commit (for marks
         worth keeping but never worth delaying a node for). A failure is logged."""
         waiter = loop.create_future()

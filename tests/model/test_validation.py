@@ -12,7 +12,7 @@ INVALID = DATA / "invalid"
 
 CASES = [
     ("duplicate-id", Rule.DUPLICATE_ID, ("a",), "nodes #1 and #2"),
-    ("invalid-id", Rule.INVALID_ID, ("get-user",), "invalid id 'get-user'"),
+    ("invalid-id", Rule.INVALID_ID, ("get-user",), "'get-user' is not a valid id"),
     ("reserved-id", Rule.RESERVED_ID, ("params",), "reserved"),
     ("unknown-handler", Rule.UNKNOWN_HANDLER, ("fetch",), "unknown handler 'call_service'"),
     ("missing-dependency", Rule.MISSING_DEPENDENCY, ("out",), "missing node 'ghost'"),

@@ -116,3 +116,47 @@ def test_db_location_precedence(tmp_path) -> None:
     default = resolve_db_location(None, {})
     assert default.path == default_db_path() and not default.explicit
     assert default.path.name == "flowdesk.db"
+
+
+def test_a_version_1_file_is_upgraded_in_place_and_keeps_its_runs(tmp_path):
+    """Version 1 had no resumed_at and moved started_at to each resume."""
+    import sqlite3
+
+    from flowdesk.model import workflow_from_data
+
+    path = tmp_path / "old.db"
+    definition = workflow_from_data(
+        {"name": "w", "dag": {"nodes": [{"id": "a", "handler": "input"}]}}
+    )
+    with Store.open(path) as store:
+        resumed, _ = store.runs.create_run(definition)
+        fresh, _ = store.runs.create_run(definition)
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("ALTER TABLE runs DROP COLUMN resumed_at")
+        connection.execute(
+            "UPDATE runs SET state = 'COMPLETED', executions = 2, created_at = ?, "
+            "started_at = ?, finished_at = ? WHERE id = ?",
+            (
+                "2026-01-01T10:00:00+00:00",
+                "2026-01-01T11:00:00+00:00",
+                "2026-01-01T11:00:05+00:00",
+                resumed,
+            ),
+        )
+        connection.execute(
+            "UPDATE runs SET state = 'COMPLETED', executions = 1, started_at = ?, "
+            "finished_at = ? WHERE id = ?",
+            ("2026-01-02T10:00:00+00:00", "2026-01-02T10:00:01+00:00", fresh),
+        )
+        connection.execute("PRAGMA user_version = 1")
+        connection.commit()
+    with Store.open(path) as store:
+        old = store.runs.load(resumed)
+        new = store.runs.load(fresh)
+        assert len(store.runs.list_runs()) == 2
+    assert old.result.started_at.isoformat() == "2026-01-01T10:00:00+00:00"  # creation
+    assert old.resumed_at.isoformat() == "2026-01-01T11:00:00+00:00"  # the latest resume
+    assert new.result.started_at.isoformat() == "2026-01-02T10:00:00+00:00"
+    assert new.resumed_at is None
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

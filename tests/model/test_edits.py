@@ -1,11 +1,10 @@
-"""The pure document edits behind every command (no Qt involved)."""
+"""The pure document rules behind every editor command (flowdesk.model.edits, no Qt)."""
 
 from __future__ import annotations
 
 import pytest
 
-from flowdesk.gui import edits
-from flowdesk.model import NodeSpec, WorkflowDefinition
+from flowdesk.model import NodeSpec, WorkflowDefinition, edits
 
 
 def workflow(*nodes: NodeSpec) -> WorkflowDefinition:
@@ -91,10 +90,12 @@ def test_auto_layout_and_remove():
         NodeSpec(id="b", handler="output", dependencies=["a"]),
         NodeSpec(id="c", handler="output", dependencies=["a"]),
     )
-    laid = edits.auto_layout(definition).layout
+    laid_out, note = edits.auto_layout(definition)
+    laid = laid_out.layout
+    assert note is None
     assert laid["a"][0] < laid["b"][0] == laid["c"][0]
     assert laid["b"][1] != laid["c"][1]
-    removed = edits.remove_nodes(edits.auto_layout(definition), ["a"])
+    removed = edits.remove_nodes(laid_out, ["a"])
     assert [n.id for n in removed.nodes] == ["b", "c"]
     assert removed.node("b").dependencies == []
     assert set(removed.layout) == {"b", "c"}

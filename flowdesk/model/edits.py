@@ -1,7 +1,8 @@
-"""Pure edits of a WorkflowDefinition: each returns a new definition and never touches Qt.
+"""Pure edits of a WorkflowDefinition (the document rules): each returns a new definition.
 
-The undo commands store the definitions these functions return, so every
-editor change is a before/after pair of plain pydantic documents.
+No Qt: the editor's undo commands store the definitions these functions
+return, so every editor change is a before/after pair of plain pydantic
+documents, and the rules (no cycles, valid unique ids) are testable alone.
 """
 
 from __future__ import annotations
@@ -12,13 +13,13 @@ from typing import Any
 
 from jinja2 import Environment, TemplateSyntaxError
 
-from flowdesk.model import NodeSpec, RetryPolicy, WorkflowDefinition, topological_levels
+from flowdesk.model.drawing import NodeBoxes
 from flowdesk.model.graph import is_ancestor
-from flowdesk.model.validation import ID_PATTERN, RESERVED_IDS
+from flowdesk.model.layout import layout_workflow
+from flowdesk.model.validation import ID_PATTERN, RESERVED_IDS, id_problem
+from flowdesk.model.workflow import NodeSpec, RetryPolicy, WorkflowDefinition
 
 Position = tuple[float, float]
-LAYER_SPACING = 260.0
-ROW_SPACING = 110.0
 
 # Same delimiters as the template engine; keep_trailing_newline keeps the lexer lossless.
 _LEXER_ENV = Environment(keep_trailing_newline=True)
@@ -57,12 +58,9 @@ def unique_id(base: str, taken: Iterable[str]) -> str:
 
 def check_new_id(definition: WorkflowDefinition, old: str, new: str) -> None:
     """Raise EditRefused unless `new` may replace `old` as a node id."""
-    if not ID_PATTERN.fullmatch(new):
-        raise EditRefused(
-            f"'{new}' is not a valid id: use letters, digits and _, not starting with a digit"
-        )
-    if new in RESERVED_IDS:
-        raise EditRefused(f"'{new}' is reserved; choose another id")
+    problem = id_problem(new)
+    if problem is not None:
+        raise EditRefused(problem.message)
     if new != old and any(node.id == new for node in definition.nodes):
         raise EditRefused(f"a node called '{new}' already exists")
 
@@ -232,25 +230,15 @@ def paste_nodes(
     return result, [renames[spec.id] for spec in specs]
 
 
-def auto_layout(definition: WorkflowDefinition) -> WorkflowDefinition:
-    """Columns by dependency depth (topological levels), rows in id order."""
-    deps = {
-        node.id: [dep for dep in node.dependencies if dep != node.id] for node in definition.nodes
-    }
-    known = set(deps)
-    deps = {node: [dep for dep in items if dep in known] for node, items in deps.items()}
-    try:
-        levels = topological_levels(deps)
-    except Exception:  # a cycle: fall back to one column per node order
-        levels = [[node.id] for node in definition.nodes]
-    layout: dict[str, tuple[float, float]] = {}
-    for column, level in enumerate(levels):
-        top = -(len(level) - 1) * ROW_SPACING / 2
-        for row, node_id in enumerate(level):
-            layout[node_id] = (column * LAYER_SPACING, top + row * ROW_SPACING)
+def auto_layout(
+    definition: WorkflowDefinition, boxes: NodeBoxes | None = None
+) -> tuple[WorkflowDefinition, str | None]:
+    """Every node placed by flowdesk.model.layout (columns by depth, no wire over a node),
+    and a sentence for the user when the layout had to settle for less."""
+    layout = layout_workflow(definition, boxes)
     result = copy_of(definition)
-    result.layout = layout
-    return result
+    result.layout = dict(layout.positions)
+    return result, layout.note
 
 
 def dedupe_ids(definition: WorkflowDefinition) -> tuple[WorkflowDefinition, list[str]]:
