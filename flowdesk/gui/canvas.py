@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from NodeGraphQt import BaseNode, NodeGraph
@@ -78,6 +78,11 @@ class FlowNodeItem(NodeItem):
         self.problem_is_error = is_error
         self._tooltip_disable(self.disabled)
         self.update()
+
+    def set_title(self, name: str) -> None:
+        """Show `name` (the node id) as the title; NodeGraphQt's name setter resets the tooltip."""
+        self.name = name
+        self._tooltip_disable(self.disabled)
 
     def describe(self) -> str:
         """The node's tooltip: its id, handler, run state and problems."""
@@ -204,7 +209,7 @@ class FlowViewer(NodeViewer):
 
     def __init__(self) -> None:
         super().__init__(undo_stack=None)
-        self.menu_at: Any = None  # (scene point) -> QMenu | None, set by CanvasView
+        self.menu_at: Callable[[QPointF], QMenu] | None = None  # set by CanvasView
 
     def contextMenuEvent(self, event: QContextMenuEvent) -> None:
         self.RMB_state = False
@@ -351,8 +356,7 @@ class CanvasView(QObject):
                 self.nodes[new] = node
                 self.graph.id_of[node.id] = new
                 node.model.name = new
-                node.view.name = new
-                node.view._tooltip_disable(False)
+                node.view.set_title(new)
         for node_id in diff.removed:
             node = self.nodes.pop(node_id, None)
             if node is not None:
@@ -410,7 +414,7 @@ class CanvasView(QObject):
         node.view.accent = accent
         # NodeGraphQt may have altered the name (whitespace); the title is the exact id.
         node.model.name = node_id
-        node.view.name = node_id
+        node.view.set_title(node_id)
         self.nodes[node_id] = node
         self.graph.id_of[node.id] = node_id
 
@@ -619,7 +623,7 @@ class CanvasView(QObject):
         node = self.nodes.get(node_id)
         if node is not None:
             node.model.name = node_id
-            node.view.name = node_id
+            node.view.set_title(node_id)
 
     def run_state_of(self, node_id: str) -> NodeState | None:
         """The run state painted on a node (for tests and benchmarks)."""

@@ -10,7 +10,6 @@ import json
 import random
 
 import pytest
-from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
 from flowdesk.model.drawing import NODE_SIZE, PORT_Y, NodeBoxes, node_wire_curve
@@ -74,7 +73,7 @@ def test_the_wire_model_is_what_the_canvas_draws(seed, window):
         for element, point in zip(drawn, reversed(model), strict=True):
             assert (element.x, element.y) == pytest.approx(point, abs=0.01)
         count += 1
-    assert count == 5
+    assert count == sum(len(n.dependencies) for n in window.document.definition.nodes) > 0
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
@@ -134,4 +133,3 @@ def test_auto_layout_uses_the_drawn_size_of_long_titles(window):
     assert isinstance(boxes, NodeBoxes)
     width = window.canvas.nodes["a_rather_long_node_identifier"].view.boundingRect().width()
     assert boxes.size("a_rather_long_node_identifier")[0] == width
-    assert QPointF(0, 0) is not None
