@@ -86,7 +86,7 @@ def main() -> None:
                 last_paint = time.perf_counter()
 
         window.runs.controller.started.connect(
-            lambda _id: window.runs.controller.run.subscribe(on_event)
+            lambda _id: window.runs.controller.handle.subscribe(on_event)
         )
         window.runs.controller.board_changed.connect(on_paint)
 
