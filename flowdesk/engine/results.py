@@ -17,7 +17,7 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
     return (end - start).total_seconds() if start and end else None
 
 
-@dataclass
+@dataclass(slots=True)
 class NodeResult:
     node_id: str
     state: NodeState = NodeState.PENDING

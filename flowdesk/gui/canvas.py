@@ -3,7 +3,8 @@
 `FlowGraph` turns the user's canvas gestures (wire, unwire, move, drop, Tab
 search, in-place rename) into intents instead of letting NodeGraphQt change
 itself; `CanvasView` turns document Diffs into canvas updates that never push
-NodeGraphQt undo commands. Applying the same state twice is a no-op, so
+NodeGraphQt undo commands. A node's title shows its id elided to a normal node
+width (whole in its tooltip and while it is renamed in place). Applying the same state twice is a no-op, so
 re-fired signals and undo/redo cannot double anything. The private
 NodeGraphQt members used here are listed in tests/gui/test_nodegraphqt_api.py,
 which fails if an upgrade removes one (pyproject pins the minor version).
@@ -18,7 +19,9 @@ from typing import Any, Protocol
 
 from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.constants import PortTypeEnum
+from NodeGraphQt.qgraphics.node_abstract import AbstractNodeItem
 from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.qgraphics.node_text_item import NodeTextItem
 from NodeGraphQt.widgets.viewer import NodeViewer
 from PySide6.QtCore import QMimeData, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
@@ -29,16 +32,25 @@ from PySide6.QtGui import (
     QCursor,
     QFocusEvent,
     QFont,
+    QFontMetricsF,
     QKeyEvent,
     QKeySequence,
     QPainter,
     QPen,
 )
-from PySide6.QtWidgets import QMenu, QWidget
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsTextItem,
+    QMenu,
+    QStyle,
+    QStyleOptionGraphicsItem,
+    QWidget,
+)
 
 from flowdesk.engine import HandlerRegistry, NodeState
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
+from flowdesk.gui.text_fit import elide_middle
 from flowdesk.model.drawing import NodeBoxes
 from flowdesk.model.edits import position_of
 
@@ -48,6 +60,80 @@ NODE_IDENTIFIER = "flowdesk"
 
 Pair = tuple[str, str]  # (source node id, target node id): target depends on source
 MODIFIER_KEYS = {Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta}
+TITLE_CHARS = 28  # a node's title shows at most this many characters of its id ...
+TITLE_WIDTH = 150.0  # ... and at most this many pixels, so a node stays under ~200 px wide
+
+
+def fitted_title(node_id: str, metrics: QFontMetricsF) -> str:
+    """`node_id` elided in the middle to TITLE_CHARS characters and TITLE_WIDTH pixels."""
+    limit = TITLE_CHARS
+    title = elide_middle(node_id, limit)
+    while limit > 4 and metrics.horizontalAdvance(title) > TITLE_WIDTH:
+        limit -= 1
+        title = elide_middle(node_id, limit)
+    return title
+
+
+class FlowTitleItem(NodeTextItem):
+    """A node's title: its id fitted to the node, but whole while it is renamed in place.
+
+    NodeGraphQt's title is also its rename field: editing starts from the whole id, Return or
+    leaving the field commits what was typed, and leaving it when no edit is under way commits
+    nothing (the elided text is never an id).
+    """
+
+    RAISE = 10.0  # the node being renamed is drawn this far above the others
+    # Whether the field look is on (set per item): NodeGraphQt's set_editable(False) drops
+    # focus first, whose focusOutEvent calls set_editable(False) again, so `editing` alone
+    # would switch the look off twice.
+    field_shown = False
+
+    @property
+    def editing(self) -> bool:
+        return bool(self.textInteractionFlags() & Qt.TextInteractionFlag.TextEditable)
+
+    def set_editable(self, value: bool = False) -> None:
+        super().set_editable(value)
+        node = self.parentItem()
+        if self.editing == self.field_shown or not isinstance(node, FlowNodeItem):
+            return
+        self.field_shown = self.editing
+        node.show_title()
+        # The whole id runs right from the node's left edge, over its neighbours.
+        node.setZValue(node.zValue() + (self.RAISE if self.editing else -self.RAISE))
+        if not self.editing:
+            node.align_label()  # centred again, even when the text did not change
+            return
+        self.setPos(node.boundingRect().left() + 6, self.pos().y())
+        self.setFocus()
+        cursor = self.textCursor()
+        cursor.select(cursor.SelectionType.Document)
+        self.setTextCursor(cursor)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if self.editing and event.key() == Qt.Key.Key_Enter:  # the keypad's: as Return
+            self.set_node_name(self.toPlainText())
+            self.set_editable(False)
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        if self.editing:
+            super().focusOutEvent(event)  # commits what was typed
+        else:
+            QGraphicsTextItem.focusOutEvent(self, event)
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: Any) -> None:
+        if self.editing:  # a field's background, so the id reads over other nodes and wires
+            painter.save()
+            painter.setPen(QPen(QColor(*theme.EDIT_FIELD_BORDER), 1))
+            painter.setBrush(QColor(*theme.EDIT_FIELD_BACKGROUND))
+            painter.drawRoundedRect(self.boundingRect(), 3, 3)
+            painter.restore()
+            option = QStyleOptionGraphicsItem(option)  # without Qt's dashed focus frame
+            option.state &= ~(QStyle.StateFlag.State_HasFocus | QStyle.StateFlag.State_Selected)
+        super().paint(painter, option, widget)
 
 
 class FlowNodeItem(NodeItem):
@@ -55,6 +141,9 @@ class FlowNodeItem(NodeItem):
 
     def __init__(self, name: str = "node", parent: Any = None) -> None:
         super().__init__(name, parent)
+        plain = self._text_item
+        self._text_item = FlowTitleItem(self.name, self)
+        plain.setParentItem(None)
         self.accent: theme.RGB = theme.UNKNOWN_ACCENT
         self.handler_name = ""
         self.problem_text = ""
@@ -79,10 +168,33 @@ class FlowNodeItem(NodeItem):
         self._tooltip_disable(self.disabled)
         self.update()
 
+    def _set_name(self, name: str) -> None:
+        # NodeGraphQt's setter would put the whole name on the title; ours fits it.
+        AbstractNodeItem.name.fset(self, name)
+        self.show_title()
+
+    name = property(NodeItem.name.fget, _set_name)
+
     def set_title(self, name: str) -> None:
         """Show `name` (the node id) as the title; NodeGraphQt's name setter resets the tooltip."""
         self.name = name
         self._tooltip_disable(self.disabled)
+
+    def show_title(self) -> None:
+        """The id on the title: whole while renamed in place, else fitted to a normal width
+        (the node is redrawn to that width, its wires following its ports)."""
+        title = self._text_item
+        if not isinstance(title, FlowTitleItem):
+            return  # NodeItem.__init__ has not made it yet
+        text = self.name if title.editing else fitted_title(self.name, QFontMetricsF(title.font()))
+        if text == title.toPlainText():
+            return
+        title.setPlainText(text)
+        if self.scene() is None or title.editing:
+            return
+        self.draw_node()
+        for port in (*self.inputs, *self.outputs):
+            port.redraw_connected_pipes()
 
     def describe(self) -> str:
         """The node's tooltip: its id, handler, run state and problems."""
@@ -99,6 +211,16 @@ class FlowNodeItem(NodeItem):
             lines.append("<br/>" + html.escape(problems).replace("\n", "<br/>"))
         lines.append("<br/><i>Double-click the title to rename; right-click for actions.</i>")
         return "<br/>".join(lines)
+
+    def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value: Any) -> Any:
+        result = super().itemChange(change, value)
+        title = getattr(self, "_text_item", None)  # None while NodeItem.__init__ runs
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedChange and (
+            isinstance(title, FlowTitleItem) and title.field_shown
+        ):
+            # NodeGraphQt restacks the node on (de)selection: keep a rename field on top.
+            self.setZValue(self.zValue() + FlowTitleItem.RAISE)
+        return result
 
     def _tooltip_disable(self, state: bool) -> None:
         # NodeGraphQt rebuilds the tooltip on redraw and gives the title its own ("double-click

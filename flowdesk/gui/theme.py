@@ -42,6 +42,9 @@ STATE_COLORS: dict[str, RGB] = {
     "INTERRUPTED": (170, 110, 30),
 }
 RUNNING_WIRE_COLOR: RGB = STATE_COLORS["RUNNING"]
+# A node title being renamed in place: a field on the (always dark) canvas.
+EDIT_FIELD_BACKGROUND: RGB = (30, 31, 34)
+EDIT_FIELD_BORDER: RGB = (53, 116, 240)
 INVALID_FIELD_STYLE = "border: 2px solid rgb(235, 64, 52);"
 ERROR_TEXT_STYLE = "color: rgb(235, 64, 52);"
 

@@ -13,9 +13,17 @@ from importlib.metadata import version
 
 from NodeGraphQt import BaseNode, NodeGraph
 from NodeGraphQt.qgraphics.node_base import NodeItem
+from NodeGraphQt.qgraphics.node_text_item import NodeTextItem
 from NodeGraphQt.widgets.viewer import NodeViewer
 
-from flowdesk.gui.canvas import CanvasView, FlowGraph, FlowNode, FlowNodeItem, FlowViewer
+from flowdesk.gui.canvas import (
+    CanvasView,
+    FlowGraph,
+    FlowNode,
+    FlowNodeItem,
+    FlowTitleItem,
+    FlowViewer,
+)
 
 from .conftest import REPO
 
@@ -33,9 +41,12 @@ OVERRIDDEN = {
     NodeViewer: set(),
     NodeItem: {"_tooltip_disable"},
     BaseNode: set(),
+    NodeTextItem: set(),
 }
 # Public event handlers FlowViewer overrides (a rename would silently drop ours).
 VIEWER_EVENTS = {"contextMenuEvent", "keyPressEvent", "focusOutEvent"}
+# What FlowTitleItem overrides or calls on NodeGraphQt's title (the in-place rename field).
+TITLE_MEMBERS = {"set_editable", "set_node_name", "keyPressEvent", "focusOutEvent"}
 # Private members canvas.py reads or calls.
 VIEWER_MEMBERS = {"_cursor_text", "_scene_range", "_update_scene"}
 NODE_ITEM_MEMBERS = {"_text_item"}
@@ -44,6 +55,7 @@ SUBCLASSES = {
     NodeViewer: FlowViewer,
     NodeItem: FlowNodeItem,
     BaseNode: FlowNode,
+    NodeTextItem: FlowTitleItem,
 }
 
 
@@ -82,6 +94,13 @@ def test_viewer_events_and_private_members_used_exist(qapp) -> None:
     node = graph.create_node(FlowNode.type_, push_undo=False)
     for name in NODE_ITEM_MEMBERS:
         assert hasattr(node.view, name), name
+    for name in TITLE_MEMBERS:
+        assert name in vars(NodeTextItem), name
+    # FlowNodeItem's title replaces NodeItem's, whose name setter and draw_node it relies on.
+    assert isinstance(node.view.text_item, FlowTitleItem)
+    assert isinstance(vars(NodeItem)["name"], property)
+    for name in ("draw_node", "inputs", "outputs"):
+        assert hasattr(NodeItem, name), name
 
 
 def test_nodegraphqt_is_pinned_to_the_minor_version_it_was_written_against() -> None:
