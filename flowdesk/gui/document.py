@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoStack
 
@@ -64,7 +65,13 @@ class WorkflowDocument(QObject):
         self.path: Path | None = None
         self.store_name: str | None = None  # set when the document came from the local store
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.file_changed.emit())
+        # A bound method, not a lambda: Qt drops it with the document. The stack turns clean
+        # while the window is torn down (Discard on close), after the document is gone.
+        self.undo_stack.cleanChanged.connect(self._clean_changed)
+
+    def _clean_changed(self, _clean: bool) -> None:
+        if shiboken6.isValid(self):
+            self.file_changed.emit()
 
     @property
     def definition(self) -> WorkflowDefinition:

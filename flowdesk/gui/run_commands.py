@@ -84,12 +84,13 @@ class RunCommands(QObject):
             "Resume with current workflow", self.resume_with_current
         )
         self.act_rerun = self._action("Re-run", self.rerun)
-        self.act_resume.setToolTip(RESUME_NOTE)
-        self.act_resume_current.setToolTip(RESUME_CURRENT_NOTE)
-        self.panel.resume_button.setToolTip(RESUME_NOTE)
-        self.panel.resume_current_button.setToolTip(RESUME_CURRENT_NOTE)
-        for action in (self.act_resume, self.act_resume_current):
-            action.setStatusTip(action.toolTip())
+        # Rich text, so Qt wraps the tooltip instead of drawing one line wider than the window.
+        self.act_resume.setToolTip(f"<p>{RESUME_NOTE}</p>")
+        self.act_resume_current.setToolTip(f"<p>{RESUME_CURRENT_NOTE}</p>")
+        self.panel.resume_button.setToolTip(f"<p>{RESUME_NOTE}</p>")
+        self.panel.resume_current_button.setToolTip(f"<p>{RESUME_CURRENT_NOTE}</p>")
+        self.act_resume.setStatusTip(RESUME_NOTE)
+        self.act_resume_current.setStatusTip(RESUME_CURRENT_NOTE)
         self.panel.run_button.clicked.connect(self.run)
         self.panel.cancel_button.clicked.connect(self.cancel)
         self.panel.resume_button.clicked.connect(self.resume)
@@ -258,6 +259,7 @@ class RunCommands(QObject):
         took = f" in {result.duration_s:.2f} s" if result.duration_s is not None else ""
         self.message(f"Run {result.run_id[:12]} {result.state.value}{took}")
         if self.close_when_done:
+            self.close_when_done = False  # once: a later run never closes the window by itself
             self.close_allowed.emit()
 
     def _sync_actions(self) -> None:
@@ -276,7 +278,10 @@ class RunCommands(QObject):
         if not self.active:
             return True
         question = "A run is active. Cancel it and close the window?"
-        if self.dialogs.confirm(self._parent, "Run in progress", question):
+        agreed = self.dialogs.confirm(self._parent, "Run in progress", question)
+        if not self.active:  # the run ended while the question was open
+            return agreed
+        if agreed:
             self.close_when_done = True
             self.controller.cancel()
         return False

@@ -37,7 +37,7 @@ def test_resume_with_current_workflow_reruns_only_what_was_changed(
     runs = window.runs
     # The difference between the two resumes is explained before anyone clicks.
     assert runs.panel.resume_current_button.isEnabled()
-    assert runs.panel.resume_current_button.toolTip() == RESUME_CURRENT_NOTE
+    assert RESUME_CURRENT_NOTE in runs.panel.resume_current_button.toolTip()
     assert "did not change" in runs.act_resume_current.toolTip()
 
     window.controller.edit_config("broken", {"url": f"{server.url}/users/1"})  # the fix
@@ -128,3 +128,44 @@ def test_a_node_that_was_running_when_its_process_died_is_shown_interrupted(
     window.canvas.select(["slow"])
     assert "INTERRUPTED" in window.runs.panel.inspector.title.text()
     assert window.runs.panel.findChild(type(window.runs.panel.status), "legend_INTERRUPTED")
+
+
+def test_closing_after_discarding_changes_raises_nothing(window, qtbot) -> None:
+    window.controller.add_node("input")
+    assert window.document.modified
+    window.dialogs.unsaved_answers.append("discard")
+    window.close()  # the stack turns clean while the window is torn down
+    qtbot.wait(10)
+    assert not window.isVisible()
+
+
+def test_a_run_ending_while_close_is_asked_lets_the_window_close(window, loop, tmp_path) -> None:
+    wait = {"id": "wait", "handler": "delay", "dependencies": ["input"], "config": {"seconds": 0.2}}
+    window.open_file(write(tmp_path, [INPUT, wait]), ask=False)
+    window.runs.run()
+    runs = window.runs
+
+    def answer_after_the_run_ended(parent, title, question):
+        loop.run_until_complete(runs.controller.task)  # the user took a while to answer
+        return True
+
+    window.dialogs.confirm = answer_after_the_run_ended
+    assert runs.confirm_close() is True  # close now: there is nothing left to cancel
+    assert runs.close_when_done is False
+
+
+def test_close_during_a_run_closes_once_the_run_is_cancelled_and_only_then(
+    window, loop, tmp_path
+) -> None:
+    wait = {"id": "wait", "handler": "delay", "dependencies": ["input"], "config": {"seconds": 30}}
+    window.open_file(write(tmp_path, [INPUT, wait]), ask=False)
+    window.runs.run()
+    closed: list[bool] = []
+    window.runs.close_allowed.disconnect()
+    window.runs.close_allowed.connect(lambda: closed.append(True))
+    window.dialogs.confirm_answers.append(True)
+    assert window.runs.confirm_close() is False
+    result = finish(window, loop)
+    assert result.state is RunState.CANCELLED
+    assert closed == [True]
+    assert window.runs.close_when_done is False  # a later run never closes the window
