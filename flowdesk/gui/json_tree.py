@@ -56,9 +56,9 @@ def _fill(parent: QTreeWidgetItem, value: Any) -> None:
 
 def _summary(value: Any) -> str:
     if isinstance(value, dict):
-        return f"{{{len(value)} keys}}"
+        return f"{{{len(value)} key{'' if len(value) == 1 else 's'}}}"
     if isinstance(value, list):
-        return f"[{len(value)} items]"
+        return f"[{len(value)} item{'' if len(value) == 1 else 's'}]"
     if isinstance(value, str):
         return value
     return json.dumps(value)

@@ -234,7 +234,8 @@ class RunCommands(QObject):
         ids = self.canvas.selected_ids()
         node_id = ids[0] if len(ids) == 1 else None
         node = self.controller.board.nodes.get(node_id) if node_id else None
-        self.panel.inspector.show_node(node_id, node)
+        board = self.controller.board
+        self.panel.inspector.show_node(node_id, node, run_on_show=board.run_id is not None)
 
     def document_replaced(self) -> None:
         """A new, opened or imported document: forget the run on show, load its history."""

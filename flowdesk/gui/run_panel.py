@@ -90,11 +90,15 @@ class NodeInspector(QWidget):
         layout.addWidget(self.error)
         layout.addWidget(self.tabs)
 
-    def show_node(self, node_id: str | None, node: NodeResult | None) -> None:
+    def show_node(
+        self, node_id: str | None, node: NodeResult | None, *, run_on_show: bool = True
+    ) -> None:
         name = html.escape(elide_middle(node_id or "", NODE_ID_SHOWN))
         self.title.setToolTip(node_id if node_id and len(node_id) > NODE_ID_SHOWN else "")
         if node_id is None:
             self.title.setText("Select a node to inspect it.")
+        elif node is None and not run_on_show:
+            self.title.setText(f"<b>{name}</b>: no run on show (F5 runs the workflow)")
         elif node is None:
             self.title.setText(f"<b>{name}</b>: not part of the run on show")
         else:

@@ -169,3 +169,9 @@ def test_close_during_a_run_closes_once_the_run_is_cancelled_and_only_then(
     assert result.state is RunState.CANCELLED
     assert closed == [True]
     assert window.runs.close_when_done is False  # a later run never closes the window
+
+
+def test_the_inspector_says_when_no_run_is_on_show(window) -> None:
+    node_id = window.controller.add_node("input")
+    window.canvas.select([node_id])
+    assert "no run on show" in window.runs.panel.inspector.title.text()
