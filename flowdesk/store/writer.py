@@ -280,7 +280,11 @@ def _settle(batch: list[_Job], results: list[Any], errors: list[BaseException | 
         else:
             per_loop[job.loop].append((job.waiter, result, error))  # type: ignore[arg-type]
     for loop, items in per_loop.items():
-        # A closed loop raises RuntimeError: nobody is waiting there any more.
+        # Nobody waits on a closed loop any more. Ask first: qasync's loop does not refuse a
+        # call from another thread once closed, it starts a Qt timer on an object about to
+        # be deleted (a segfault later, seen in the GUI tests); asyncio's raises RuntimeError.
+        if loop.is_closed():
+            continue
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(_resolve, items)
 

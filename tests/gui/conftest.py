@@ -75,6 +75,17 @@ def private_store(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def collect_qt_garbage_here():
+    """Windows of a finished test are cyclic garbage (slots that capture them). Collect it on
+    this, the GUI thread: a collection that a store's writer thread happens to trigger would
+    destroy Qt objects (and their timers) from that thread, and Qt crashes later."""
+    yield
+    import gc
+
+    gc.collect()
+
+
+@pytest.fixture(autouse=True)
 def release_clipboard():
     """As the app does on quit: a QMimeData left on the clipboard crashes PySide6 at exit."""
     yield
@@ -105,7 +116,8 @@ def window(qtbot, dialogs, tmp_path):
     # Closing at teardown must not ask about unsaved changes.
     qtbot.addWidget(win, before_close_func=lambda w: w.document.undo_stack.setClean())
     win.show()
-    return win
+    yield win
+    win.service.close()  # also when the test left the window open or refused to close
 
 
 @pytest.fixture
