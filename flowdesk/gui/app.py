@@ -57,6 +57,7 @@ def install_excepthook(show: Callable[[str], None] = show_error_dialog) -> None:
 def main(file: str | None = None) -> int:
     """Open the editor (optionally with `file`) and run until its window closes."""
     from flowdesk.gui.controller import EditorController
+    from flowdesk.gui.garbage import GuiThreadCollector
     from flowdesk.gui.main_window import MainWindow
     from flowdesk.logs import configure_logging
 
@@ -66,6 +67,7 @@ def main(file: str | None = None) -> int:
     app.setOrganizationName("FlowDesk")
     app.setQuitOnLastWindowClosed(False)
     install_excepthook()
+    collector = GuiThreadCollector(app)  # never let a worker thread destroy a Qt object
     theme.apply_app_theme(app)
     app.setWindowIcon(QIcon(str(resources.app_icon())))
     window = MainWindow()
@@ -86,4 +88,5 @@ def main(file: str | None = None) -> int:
     finally:
         asyncio.set_event_loop(None)
         EditorController.release_clipboard()
+        collector.stop()
     return 0

@@ -76,13 +76,15 @@ def private_store(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(autouse=True)
 def collect_qt_garbage_here():
-    """Windows of a finished test are cyclic garbage (slots that capture them). Collect it on
-    this, the GUI thread: a collection that a store's writer thread happens to trigger would
-    destroy Qt objects (and their timers) from that thread, and Qt crashes later."""
-    yield
+    """As the editor does (flowdesk/gui/garbage.py): no automatic collection while a GUI test
+    runs, so a store's writer thread never destroys Qt objects (and their timers) from there,
+    which crashed Qt later; the test's garbage is collected here, on the GUI thread."""
     import gc
 
+    gc.disable()
+    yield
     gc.collect()
+    gc.enable()
 
 
 @pytest.fixture(autouse=True)
