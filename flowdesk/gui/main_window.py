@@ -409,21 +409,41 @@ class MainWindow(QMainWindow):
             )
             self.recent.remove(str(path.resolve()))
             return False
-        definition, repairs = prepare_for_canvas(definition)
-        self.document.reset(definition, None if imported else path, clean=not (repairs or imported))
         if not imported:
             self.recent.add(path)
-        if repairs:
-            self.dialogs.show_problems(
-                self, "Workflow repaired", f"{path.name} was repaired:", repairs
-            )
-        problems = errors_only(self.validator.validate_now())
         verb = "Imported" if imported else "Opened"
-        self.show_message(
-            f"{verb} {path.name}"
-            + (f" with {len(problems)} problem(s): see Problems" if problems else "")
+        self._load(
+            definition,
+            f"{verb} {path.name}",
+            path=None if imported else path,
+            clean=not imported,
+            repaired_name=path.name,
         )
         return True
+
+    def _load(
+        self,
+        definition: WorkflowDefinition,
+        message: str,
+        *,
+        path: Path | None = None,
+        store_name: str | None = None,
+        clean: bool = True,
+        repaired_name: str | None = None,
+    ) -> None:
+        """The one way a workflow becomes the document: repaired for the canvas, reset,
+        validated, and announced. A repair leaves the document modified, and is listed when
+        `repaired_name` says what was repaired."""
+        definition, repairs = prepare_for_canvas(definition)
+        self.document.reset(definition, path, clean=clean and not repairs, store_name=store_name)
+        if repairs and repaired_name:
+            self.dialogs.show_problems(
+                self, "Workflow repaired", f"{repaired_name} was repaired:", repairs
+            )
+        problems = errors_only(self.validator.validate_now())
+        if problems:
+            message += f" with {len(problems)} problem(s): see Problems"
+        self.show_message(message)
 
     def save(self) -> bool:
         if not self.commit_pending_edits("save"):
@@ -513,13 +533,7 @@ class MainWindow(QMainWindow):
         except (StoreError, WorkflowLoadError) as exc:
             self.dialogs.error(self, "Local store", str(exc))
             return False
-        definition, repairs = prepare_for_canvas(definition)
-        self.document.reset(definition, None, clean=not repairs, store_name=name)
-        problems = errors_only(self.validator.validate_now())
-        self.show_message(
-            f"Opened “{name}” from the local store"
-            + (f" with {len(problems)} problem(s): see Problems" if problems else "")
-        )
+        self._load(definition, f"Opened “{name}” from the local store", store_name=name)
         return True
 
     # --- examples and the demo service ---
@@ -534,11 +548,8 @@ class MainWindow(QMainWindow):
         except WorkflowLoadError as exc:
             self.dialogs.error(self, "Open example", "; ".join(problem_lines(exc.problems)))
             return False
-        definition, _repairs = prepare_for_canvas(definition)
-        self.document.reset(definition, None, clean=True)
-        self.validator.validate_now()
         about = ": its instructions are in the Workflow panel;" if definition.description else ":"
-        self.show_message(f"Opened example “{definition.name}”{about} F5 runs it")
+        self._load(definition, f"Opened example “{definition.name}”{about} F5 runs it")
         if (
             needs_demo_service(definition, self.demo.port)
             and not self.demo.running
