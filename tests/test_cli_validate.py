@@ -113,3 +113,36 @@ def test_the_editor_without_a_display_is_a_clear_error() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("flowdesk: no display to open the editor on")
+
+
+def test_a_200_node_clique_is_one_cycle_problem(tmp_path) -> None:
+    """Issue 12: a 313 KB clique took a minute to validate (every cycle re-sorted the graph)."""
+    nodes = [
+        {"id": f"n{i}", "handler": "input", "dependencies": [f"n{j}" for j in range(200) if j != i]}
+        for i in range(200)
+    ]
+    path = tmp_path / "clique.json"
+    path.write_text(json.dumps({"name": "clique", "dag": {"nodes": nodes}}))
+    result = flowdesk("validate", str(path))
+    assert result.returncode == 2
+    [line] = [line for line in result.stderr.splitlines() if "[cycle]" in line]
+    assert "dependency cycle: n0 -> " in line
+    assert "198 more node(s) on cycles with it" in line
+
+
+@pytest.mark.parametrize(
+    ("data", "hint"),
+    [
+        ({"name": "no dag"}, "no 'dag'"),
+        ({"name": "typo", "dga": {"nodes": [{"id": "a", "handler": "input"}]}}, "found 'dga'"),
+    ],
+)
+def test_a_workflow_without_a_dag_is_an_error_not_an_empty_run(tmp_path, data, hint) -> None:
+    """Issue 12: it loaded as an empty workflow that 'COMPLETED' doing nothing."""
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps(data))
+    for command in (("validate", str(path)), ("run", str(path), "--db", str(tmp_path / "r.db"))):
+        result = flowdesk(*command)
+        assert result.returncode == 2, result.stderr
+        assert hint in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1

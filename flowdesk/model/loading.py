@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import tempfile
@@ -40,6 +41,12 @@ def workflow_from_data(data: Any) -> WorkflowDefinition:
     if not isinstance(data, dict):
         raise WorkflowLoadError(
             [Problem(Rule.STRUCTURE, f"expected a JSON object, found {type(data).__name__}")]
+        )
+    if "dag" not in data:  # else it would load as an empty workflow and "complete" doing nothing
+        near = difflib.get_close_matches("dag", [str(key) for key in data], n=1, cutoff=0.3)
+        hint = f" (found '{near[0]}': is it misspelt?)" if near else ""
+        raise WorkflowLoadError(
+            [Problem(Rule.STRUCTURE, f"no 'dag' with the workflow's nodes{hint}", (), "dag")]
         )
     try:
         return WorkflowDefinition.model_validate(data)

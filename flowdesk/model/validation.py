@@ -36,9 +36,13 @@ def validate_workflow(definition: WorkflowDefinition, config_models: ConfigModel
     problems: list[Problem] = []
     ids = _check_ids(definition.nodes, problems)
     deps = _check_dependencies(definition.nodes, ids, problems)
-    for cycle in graph.find_cycles(deps):
+    for cycle, group in graph.cycle_groups(deps):
         path = " -> ".join(cycle)
-        nodes = tuple(dict.fromkeys(cycle))
+        others = sorted(group - set(cycle))
+        if others:
+            shown = ", ".join(others[:10]) + (", …" if len(others) > 10 else "")
+            path += f" (and {len(others)} more node(s) on cycles with it: {shown})"
+        nodes = (*dict.fromkeys(cycle), *others)
         problems.append(Problem(Rule.CYCLE, f"dependency cycle: {path}", nodes))
     for node in definition.nodes:
         _check_node_fields(node, problems)

@@ -56,3 +56,23 @@ def test_deep_chain_has_no_recursion_limit() -> None:
     chain = {f"n{i}": [f"n{i - 1}"] if i else [] for i in range(5000)}
     assert is_ancestor(chain, "n0", "n4999")
     assert len(topological_levels(chain)) == 5000
+
+
+def test_a_clique_is_one_group_found_in_linear_time() -> None:
+    """Enumerating cycles re-sorted the graph per cycle: a 200-node clique took a minute.
+    Each group of nodes that depend on each other is reported once, with a real cycle."""
+    clique = {f"n{i}": [f"n{j}" for j in range(200) if j != i] for i in range(200)}
+    [cycle] = find_cycles(clique)
+    assert cycle[0] == cycle[-1] == "n0"
+    for upstream, downstream in pairwise(cycle):
+        assert upstream in clique[downstream]
+
+
+def test_a_self_dependency_is_a_cycle_of_one() -> None:
+    assert find_cycles({"a": ["a"], "b": ["a"]}) == [["a", "a"]]
+
+
+def test_two_loops_sharing_a_node_are_one_group() -> None:
+    graph = {"a": ["b", "c"], "b": ["a"], "c": ["a"], "d": []}
+    [cycle] = find_cycles(graph)
+    assert set(cycle) <= {"a", "b", "c"} and cycle[0] == cycle[-1] == "a"
