@@ -146,3 +146,32 @@ def test_a_workflow_without_a_dag_is_an_error_not_an_empty_run(tmp_path, data, h
         assert result.returncode == 2, result.stderr
         assert hint in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("template", "reason"),
+    [
+        ("{{ params.x | nosuchfilter }}", "No filter named 'nosuchfilter'"),
+        ("{{ params.x is nosuchtest }}", "No test named 'nosuchtest'"),
+        ("{{ " + "(" * 3000 + "params.x" + ")" * 3000 + " }}", "nested too deeply"),
+    ],
+)
+def test_templates_jinja_cannot_compile_are_validation_problems(tmp_path, template, reason):
+    """Issue 12, point 5: these ended in exit 3 "internal error" with jinja2's introspection
+    file name; they are problems of the node's template, found by validate."""
+    nodes = [
+        {"id": "input", "handler": "input"},
+        {
+            "id": "t",
+            "handler": "transform",
+            "dependencies": ["input"],
+            "config": {"value": template},
+        },
+    ]
+    path = tmp_path / "w.json"
+    path.write_text(json.dumps({"name": "t", "dag": {"nodes": nodes}}))
+    result = flowdesk("validate", str(path))
+    assert result.returncode == 2
+    [problem] = [line for line in result.stderr.splitlines() if "[template-syntax]" in line]
+    assert "node 't', config.value" in problem and reason in problem
+    assert "internal error" not in result.stderr and "<introspection>" not in result.stderr

@@ -61,19 +61,20 @@ class CompiledTemplate:
         self.source = source
         try:
             ast = _ENV.parse(source)
-        except TemplateSyntaxError as exc:
-            raise TemplateError(source, f"syntax error: {exc.message}") from None
-        self.names: frozenset[str] = frozenset(meta.find_undeclared_variables(ast))
-        expression = _single_expression(ast, source)
-        try:
+            # Code generation, here and below, is where an unknown filter or test is found
+            # (TemplateAssertionError, a TemplateSyntaxError): a problem of the template.
+            self.names: frozenset[str] = frozenset(meta.find_undeclared_variables(ast))
+            expression = _single_expression(ast, source)
             if expression is not None:
                 self._expression = _ENV.compile_expression(expression, undefined_to_none=False)
                 self._template = None
             else:
                 self._expression = None
                 self._template = _ENV.from_string(ast)
-        except TemplateSyntaxError as exc:  # pragma: no cover - parse() above already checked
+        except TemplateSyntaxError as exc:
             raise TemplateError(source, f"syntax error: {exc.message}") from None
+        except RecursionError:
+            raise TemplateError(source, "nested too deeply to read") from None
 
     def evaluate(self, context: Mapping[str, Any], location: str = "") -> Any:
         try:
