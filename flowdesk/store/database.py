@@ -8,7 +8,8 @@ a typed error before anything is written.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -102,23 +103,30 @@ MIGRATIONS = {
 """Schema version -> the statements that bring a file of that version to the next one."""
 
 
+@contextmanager
+def _immediate(connection: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction taken at once (BEGIN IMMEDIATE); rolled back if anything fails."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+
+
 def _migrate(connection: sqlite3.Connection) -> None:
     """Bring an older FlowDesk file up to SCHEMA_VERSION, one version per transaction."""
     while True:
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version >= SCHEMA_VERSION:
             return
-        connection.execute("BEGIN IMMEDIATE")
-        try:
+        with _immediate(connection):
             if connection.execute("PRAGMA user_version").fetchone()[0] == version:
                 for statement in MIGRATIONS[version]:
                     connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {version + 1}")
-            connection.execute("COMMIT")
-        except BaseException:
-            if connection.in_transaction:
-                connection.execute("ROLLBACK")
-            raise
 
 
 def _check_file(path: Path, *, create: bool) -> None:
@@ -173,10 +181,8 @@ def _is_ours(connection: sqlite3.Connection, path: Path) -> bool:
 
 def _create_schema(connection: sqlite3.Connection, path: Path) -> None:
     connection.execute("PRAGMA journal_mode = WAL")
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with _immediate(connection):
         if _is_ours(connection, path):  # another process created it while we waited
-            connection.execute("ROLLBACK")
             return
         dialect = sqlite_dialect.dialect()
         for table in TABLES:
@@ -185,8 +191,3 @@ def _create_schema(connection: sqlite3.Connection, path: Path) -> None:
                 connection.execute(str(CreateIndex(index).compile(dialect=dialect)))
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        connection.execute("COMMIT")
-    except BaseException:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
-        raise

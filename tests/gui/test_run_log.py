@@ -96,28 +96,29 @@ def test_live_and_rebuilt_logs_use_the_same_words() -> None:
     assert [e.text for e in rebuilt.log] == [e.text for e in live.log]
 
 
+def show_run(source: FakeRunSource, run_id: str, node_ids: list[str]) -> None:
+    """Every event of a run reaches the board before the panel repaints once."""
+    for event in run_events(run_id, node_ids):
+        source.board(event)
+    source.board_changed.emit()
+
+
 def test_the_log_is_replaced_when_a_new_run_has_as_many_events(qtbot) -> None:
     """Two quick runs: every event of the second arrives before the panel repaints."""
     source = FakeRunSource()
     panel = RunPanel(source)  # type: ignore[arg-type]
     qtbot.addWidget(panel)
-    for event in run_events("11111111aaaa", ["input", "x"]):
-        source.board(event)
-    source.board_changed.emit()
+    show_run(source, "11111111aaaa", ["input", "x"])
     assert "run 11111111 COMPLETED" in panel.log.toPlainText()
 
-    for event in run_events("22222222bbbb", ["input", "x"]):  # same length
-        source.board(event)
-    source.board_changed.emit()
+    show_run(source, "22222222bbbb", ["input", "x"])  # same length
     text = panel.log.toPlainText()
     assert "run 22222222 started" in text and "run 22222222 COMPLETED" in text
     assert "11111111" not in text
     assert text.count("x SUCCEEDED") == 1
     assert panel.status.text().startswith("Run 22222222bbbb")
 
-    for event in run_events("33333333cccc", ["input", "x", "y"]):  # longer
-        source.board(event)
-    source.board_changed.emit()
+    show_run(source, "33333333cccc", ["input", "x", "y"])  # longer
     text = panel.log.toPlainText()
     assert "22222222" not in text and text.count("run 33333333") == 2
 
@@ -126,9 +127,7 @@ def test_a_run_from_the_history_shows_its_log_not_the_last_one(qtbot) -> None:
     source = FakeRunSource()
     panel = RunPanel(source)  # type: ignore[arg-type]
     qtbot.addWidget(panel)
-    for event in run_events("44444444dddd", ["input", "x"]):
-        source.board(event)
-    source.board_changed.emit()
+    show_run(source, "44444444dddd", ["input", "x"])
     stored = RunResult(
         "55555555eeee",
         "wf",
