@@ -1,4 +1,5 @@
-# The README's two commands: `make run` starts FlowDesk, `make test` runs lint and the test suite.
+# The README's two commands: `make run` starts FlowDesk, `make test` runs lint and the test suite
+# (in two pytest-xdist workers, a test file per worker at a time).
 # Each creates .venv on first use and reinstalls when pyproject.toml changes.
 # Another Python gets its own venv: `make test PYTHON=python3.13 VENV=.venv-3.13` (as .ci/run does).
 PYTHON ?= python3
@@ -18,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/flowdesk $(ARGS)
 
 test: $(STAMP) lint
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
 """FlowDesk benchmarks: one command, a table on stdout, the same rows as JSON.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--only engine,http,memory] [--json PATH]
+    .venv/bin/python benchmarks/run.py [--quick] [--only engine,http,memory,editor,celery,api] [--json PATH]
 
 Every ratio compares two things measured in this same process run, because
 the machines are noisy; each figure is the median of several repetitions.
@@ -269,11 +269,52 @@ def bench_editor(repeat: int, quick: bool) -> list[Row]:
     ]
 
 
+def bench_celery(repeat: int, quick: bool) -> list[Row]:
+    """benchmarks/scaleout.py: the same DAGs in-process and on Celery workers (starts a Redis
+    and workers of its own)."""
+    from scaleout import bench_scaleout
+
+    return bench_scaleout(repeat, quick)
+
+
+def bench_api(repeat: int, quick: bool) -> list[Row]:
+    """benchmarks/api.py in its own process: the seed example through `flowdesk serve` and
+    in-process through the run service (it starts the demo service and the server itself)."""
+    runs = 100 if quick else 200
+    output = subprocess.run(
+        [sys.executable, str(HERE / "api.py"), "--runs", str(runs), "--repeat", str(repeat)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    figures = json.loads(output.stdout.strip().splitlines()[-1])
+    return [
+        {
+            "benchmark": f"api: {runs} seed executions, 50 in flight, {side}",
+            "runs_per_s": figures[key]["runs_per_s"],
+            "median_latency_ms": figures[key]["median_latency_ms"],
+            "target": target,
+        }
+        for side, key, target in (
+            ("in-process", "in_process", ""),
+            ("through the API", "api", ">= 200 runs/s, <= 2 ms/run over in-process"),
+        )
+    ] + [
+        {
+            "benchmark": "api: cost per run over in-process",
+            "api_cost_ms": figures["api_cost_ms"],
+            "target": "<= 2 ms",
+        }
+    ]
+
+
 SECTIONS = {
     "engine": bench_engine,
     "http": bench_http,
     "memory": bench_memory,
     "editor": bench_editor,
+    "celery": bench_celery,
+    "api": bench_api,
 }
 
 

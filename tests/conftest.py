@@ -23,6 +23,21 @@ def demo_server():
         yield server
 
 
+@pytest.fixture(scope="module")
+def demo_port_turn():
+    """The tests of a module that use the demo service's fixed port (8911, the one the
+    examples name) take turns with other such modules, also across pytest-xdist workers."""
+    import fcntl
+    import tempfile
+
+    with (Path(tempfile.gettempdir()) / "flowdesk-tests-port-8911.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 @pytest.fixture
 def server(demo_server):
     """The shared demo service on 127.0.0.1, with its request log emptied for this test."""

@@ -15,9 +15,12 @@ from flowdesk.engine.scheduler import run_workflow
 from flowdesk.engine.states import RunState
 from flowdesk.model import load_workflow
 
+# The demo service's fixed port (8911): one module at a time uses it, across xdist workers.
+pytestmark = pytest.mark.usefixtures("demo_port_turn")
+
 
 @pytest.fixture(scope="module")
-def demo_on_default_port():
+def demo_on_default_port(demo_port_turn):
     with DemoServer(port=DEFAULT_PORT) as server:
         yield server
 

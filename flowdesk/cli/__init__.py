@@ -3,7 +3,8 @@
 The same engine as the editor, and no Qt import unless the editor opens.
 
 Exit codes: 0 success (or the run COMPLETED), 1 the run ended FAILED or
-CANCELLED, 2 bad input, with a one-line reason on stderr and no traceback.
+CANCELLED, 2 bad input (a store that cannot be used included), with a one-line
+reason on stderr and no traceback; 3 only for a bug in FlowDesk itself.
 """
 
 from __future__ import annotations
@@ -46,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowdesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from flowdesk.cli import demo, gui, run, runs, validate
+    from flowdesk.cli import broker, demo, gui, run, runs, secrets, serve, validate, worker
 
-    for command in (gui, validate, run, runs, demo):
+    for command in (gui, validate, run, runs, secrets, serve, worker, broker, demo):
         command.register(commands)
     return parser
 

@@ -33,11 +33,12 @@ from flowdesk.engine import (
 REFRESH_PER_SECOND = 4
 SHOWN_RUNNING = 4
 """Running nodes named on the display; the rest are counted as "+N more"."""
-COUNTED = (NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED)
+COUNTED = (NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED, NodeState.INTERRUPTED)
 STYLES = {
     NodeState.FAILED: "red",
     NodeState.SKIPPED: "bright_black",
     NodeState.CANCELLED: "magenta",
+    NodeState.INTERRUPTED: "yellow",
 }
 
 
@@ -135,7 +136,7 @@ class LiveProgress:
 
 def _bar_style(counts: dict[NodeState, int]) -> str:
     """The full bar's colour: how the run ended, as the summary paints it."""
-    for state in (NodeState.FAILED, NodeState.CANCELLED):
+    for state in (NodeState.FAILED, NodeState.CANCELLED, NodeState.INTERRUPTED):
         if counts[state]:
             return STYLES[state]
     return "green"

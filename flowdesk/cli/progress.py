@@ -31,7 +31,12 @@ MARKS = {
     NodeState.CANCELLED: ("⊘", "35"),
     NodeState.INTERRUPTED: ("↯", "33"),
 }
-RUN_COLOURS = {RunState.COMPLETED: "32", RunState.FAILED: "31", RunState.CANCELLED: "35"}
+RUN_COLOURS = {
+    RunState.COMPLETED: "32",
+    RunState.FAILED: "31",
+    RunState.CANCELLED: "35",
+    RunState.INTERRUPTED: "33",
+}
 ERROR_PREVIEW = 160
 Paint = Callable[[str, str], str]
 """Colours `text` with an ANSI SGR `code` (or leaves it plain)."""

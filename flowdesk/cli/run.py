@@ -32,8 +32,10 @@ from flowdesk.engine import (
     RunResult,
     RunState,
 )
+from flowdesk.model.loading import UnsupportedJsonError, read_json
 
 if TYPE_CHECKING:
+    from flowdesk.engine import Executor
     from flowdesk.runs import RunHandle, RunService
     from flowdesk.store import StoredRun
 
@@ -52,6 +54,9 @@ def register(commands: Any) -> None:
     )
     add_db_option(parser)
     add_output_options(parser)
+    from flowdesk.cli.executors import add_executor_options
+
+    add_executor_options(parser)
     parser.set_defaults(handler=run_command)
 
 
@@ -65,9 +70,14 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def open_service(
-    db: str | None, *, create: bool = True, max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    db: str | None,
+    *,
+    create: bool = True,
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    executor: Executor | None = None,
 ) -> Iterator[RunService]:
     """The run service for --db/FLOWDESK_DB/the default file; every StoreError is a CliError.
+    Its runs' handlers run through `executor` (this process when None).
 
     With create=False a file the user named (--db, FLOWDESK_DB) must exist already, so that a
     mistyped path is an error rather than an empty history; the default file is always created.
@@ -76,12 +86,16 @@ def open_service(
     from flowdesk.store import StoreError, resolve_db_location
 
     location = resolve_db_location(db)
-    service = RunService(
-        default_registry(),
-        location.path,
-        create=create or not location.explicit,
-        max_concurrency=max_concurrency,
-    )
+    try:
+        service = RunService(
+            default_registry(),
+            location.path,
+            create=create or not location.explicit,
+            max_concurrency=max_concurrency,
+            executor=executor,
+        )
+    except ValueError as exc:  # a bad FLOWDESK_MAX_VALUE_MB
+        raise CliError(str(exc)) from None
     try:
         yield service
     except StoreError as exc:
@@ -133,23 +147,41 @@ def read_params(args: argparse.Namespace) -> dict[str, Any]:
     else:
         return {}
     try:
-        params = json.loads(text)
+        params = read_json(text)
     except json.JSONDecodeError as exc:
         raise CliError(
             f"{source}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
         ) from None
+    except UnsupportedJsonError as exc:
+        raise CliError(f"{source}: {exc}") from None
     if not isinstance(params, dict):
         raise CliError(f"{source}: params must be a JSON object, not {type(params).__name__}")
     return params
 
 
+def _is_text(value: str) -> bool:
+    """False for an argument whose bytes were not UTF-8 (Python keeps them as lone surrogates,
+    which cannot be stored)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def run_command(args: argparse.Namespace) -> int:
+    from flowdesk.cli.executors import open_executor
     from flowdesk.store import StoredRun
 
     definition = read_workflow(args.file)
     params = read_params(args)
     key = args.idempotency_key
-    with open_service(args.db, max_concurrency=args.max_concurrency) as service:
+    if key is not None and not _is_text(key):
+        raise CliError("--idempotency-key: not valid UTF-8 text")
+    with (
+        open_executor(args) as executor,
+        open_service(args.db, max_concurrency=args.max_concurrency, executor=executor) as service,
+    ):
         try:
             started = service.start(definition, params, idempotency_key=key)
         except InvalidWorkflowError as exc:
@@ -182,10 +214,24 @@ def execute_and_report(
 
     A resumed run is reported as stored, so `runs resume --json` prints what `runs show
     --json` prints (its first start, not this execution's)."""
+    from flowdesk.store import RunNotResumableError, StoreError
+
     with progress_display(enabled=not as_json or sys.stderr.isatty()) as listener:
         if listener is not None:
             handle.subscribe(listener)
-        result = asyncio.run(_execute_cancellable(handle))
+        try:
+            result = asyncio.run(_execute_cancellable(handle))
+        except RunNotResumableError:  # another process took the run first: nothing ran here
+            raise
+        except StoreError as exc:  # the store failed mid-run: the run stopped, INTERRUPTED
+            stopped = (
+                "stopped, INTERRUPTED"
+                if handle.result.state is RunState.INTERRUPTED
+                else "did not start"
+            )
+            raise CliError(
+                f"{exc}; run {handle.run_id} {stopped}; {resume_hint(handle.run_id, db)}"
+            ) from None
     if handle.resumed:
         result = service.load(handle.run_id).result
     report(result, as_json=as_json)

@@ -1,4 +1,4 @@
-"""`flowdesk runs list|show|resume`: the run history in the store.
+"""`flowdesk runs list|show|resume|diff`: the run history in the store (diff: run_diff.py).
 
 `runs resume RUN_ID` continues an INTERRUPTED, FAILED or CANCELLED run: nodes
 that succeeded keep their stored output and do not run again. With `--with FILE`
@@ -38,7 +38,7 @@ OUTPUT_PREVIEW = 300
 
 
 def register(commands: Any) -> None:
-    parser = commands.add_parser("runs", help="list, inspect and resume recorded runs")
+    parser = commands.add_parser("runs", help="list, inspect, resume and compare recorded runs")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     listing = actions.add_parser("list", help="recorded runs, newest first")
@@ -66,9 +66,16 @@ def register(commands: Any) -> None:
         "leaves unchanged (with everything upstream of them) keep their output",
     )
     add_concurrency_option(resume)
+    from flowdesk.cli.executors import add_executor_options
+
+    add_executor_options(resume)
     add_db_option(resume)
     add_output_options(resume)
     resume.set_defaults(handler=resume_command)
+
+    from flowdesk.cli import run_diff
+
+    run_diff.register(actions)
 
 
 def list_command(args: argparse.Namespace) -> int:
@@ -112,8 +119,15 @@ def show_command(args: argparse.Namespace) -> int:
 
 
 def resume_command(args: argparse.Namespace) -> int:
+    from flowdesk.cli.executors import open_executor
+
     definition = read_workflow(args.with_file) if args.with_file else None
-    with open_service(args.db, create=False, max_concurrency=args.max_concurrency) as service:
+    with (
+        open_executor(args) as executor,
+        open_service(
+            args.db, create=False, max_concurrency=args.max_concurrency, executor=executor
+        ) as service,
+    ):
         stored = service.load(args.run_id)
         if stored.state is RunState.COMPLETED:
             print(

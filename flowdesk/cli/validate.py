@@ -9,6 +9,7 @@ from typing import Any
 
 from flowdesk.cli import EXIT_BAD_INPUT, EXIT_OK, default_registry, read_workflow
 from flowdesk.model import errors_only, topological_levels, validate_workflow
+from flowdesk.secrets import KnownSecrets, SecretStore
 
 
 def register(commands: Any) -> None:
@@ -22,7 +23,9 @@ def run_validate(args: argparse.Namespace) -> int:
     registry = default_registry()
     for message in registry.load_errors:
         print(f"flowdesk: warning: {message}", file=sys.stderr)
-    problems = validate_workflow(definition, registry.config_models())
+    problems = validate_workflow(
+        definition, registry.config_models(), secret_is_set=KnownSecrets(SecretStore())
+    )
     for problem in problems:
         print(f"{args.file}: {problem}", file=sys.stderr)
     errors = errors_only(problems)

@@ -1,7 +1,9 @@
 """The demo service: realistic JSON endpoints plus slow, failing and flaky ones, on 127.0.0.1.
 
 It keeps a log of every request and the most requests ever in flight at once,
-so tests and benchmarks can check what a run really did.
+so tests and benchmarks can check what a run really did. Hostile endpoints
+(a trickled body, a gzip bomb, an endless body, JSON nested 100,000 deep) stream their bodies as they
+are written, hold nothing large in memory and stop when the client goes away.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import json
 import sys
 import threading
 import time
-from dataclasses import dataclass
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -39,6 +43,7 @@ POLICIES = [
 ]
 MAX_SLOW_SECONDS = 30.0
 DEFAULT_PORT = 8911
+MB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,17 @@ class Gzipped:
 
 
 @dataclass(frozen=True)
+class Streamed:
+    """A body written piece by piece as `chunks` yields: with a content-length when `length`
+    is given, else with chunked transfer-encoding."""
+
+    chunks: Iterator[bytes]
+    content_type: str = "text/plain"
+    length: int | None = None
+    encoding: str | None = None
+
+
+@dataclass(frozen=True)
 class RequestRecord:
     method: str
     path: str
@@ -59,6 +75,8 @@ class RequestRecord:
     started: float
     finished: float
     status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    """The request's headers (names lower-cased), as they arrived."""
 
 
 class DemoServer:
@@ -150,7 +168,12 @@ class DemoServer:
             return self._flaky_counts[key]
 
     def route(
-        self, method: str, path: str, query: dict[str, list[str]], body: bytes
+        self,
+        method: str,
+        path: str,
+        query: dict[str, list[str]],
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, Any]:
         """(status, payload): a str payload is sent as text/plain, anything else as JSON."""
         parts = [part for part in path.split("/") if part]
@@ -189,6 +212,19 @@ class DemoServer:
                 return 302, Redirect(first("to", "/users/1"))
             case ["gzip"]:
                 return 200, Gzipped(json.dumps({"compressed": True, "users": USERS}).encode())
+            case ["trickle"]:
+                interval = max(float(first("interval", "0.5")), 0.01)
+                size = min(int(first("bytes", "20")), int(MAX_SLOW_SECONDS / interval))
+                return 200, Streamed(_trickle(size, interval), length=size)
+            case ["deep"]:
+                depth = min(int(first("depth", "100000")), 1_000_000)
+                nested = b"[" * depth + b"]" * depth
+                return 200, Streamed(iter([nested]), "application/json", len(nested))
+            case ["gzip-bomb"]:
+                zeros = _gzipped_zeros(int(first("mb", "1024")))
+                return 200, Streamed(zeros, content_type="application/json", encoding="gzip")
+            case ["endless"]:
+                return int(first("status", "200")), Streamed(_endless())
             case ["echo", *_]:
                 text = body.decode("utf-8", "replace")
                 try:
@@ -199,13 +235,41 @@ class DemoServer:
                     "method": method,
                     "path": path,
                     "query": query,
+                    "headers": dict(headers or {}),
                     "json": parsed,
                     "body": text,
                 }
         return 404, {"error": f"no route for {method} {path}"}
 
 
+def _trickle(size: int, interval: float) -> Iterator[bytes]:
+    """`size` bytes, one every `interval` seconds."""
+    for _ in range(size):
+        time.sleep(interval)
+        yield b"x"
+
+
+def _gzipped_zeros(decoded_mb: int) -> Iterator[bytes]:
+    """A gzip stream of `decoded_mb` MB of zeros (about 1 KB compressed per MB), compressed
+    as it is sent."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(MB)
+    for _ in range(decoded_mb):
+        if piece := compressor.compress(zeros):
+            yield piece
+    yield compressor.flush()
+
+
+def _endless() -> Iterator[bytes]:
+    piece = b"x" * (64 * 1024)
+    while True:
+        yield piece
+
+
 class _QuietServer(ThreadingHTTPServer):
+    request_queue_size = 1024
+    """socketserver's default backlog of 5 drops connects when a run opens 150 at once."""
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # A client that gave up (timeout, cancelled run) is normal here, not worth a traceback.
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -222,19 +286,23 @@ def _make_handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:
             split = urlsplit(self.path)
             query = parse_qs(split.query)
             status, payload = 500, {"error": "internal error"}
+            headers = {name.lower(): value for name, value in self.headers.items()}
             try:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
-                status, payload = server.route(self.command, split.path, query, body)
+                status, payload = server.route(self.command, split.path, query, body, headers)
             except (ValueError, TypeError) as exc:
                 status, payload = 400, {"error": str(exc)}
             finally:
                 # Leave before replying, so a client that has its answer never sees us in flight.
                 server._leave(
                     RequestRecord(
-                        self.command, split.path, query, started, time.monotonic(), status
+                        self.command, split.path, query, started, time.monotonic(), status, headers
                     )
                 )
+            if isinstance(payload, Streamed):
+                self._send_streamed(status, payload)
+                return
             extra: dict[str, str] = {}
             if isinstance(payload, Redirect):
                 data, content_type, extra = b"", "text/plain", {"location": payload.location}
@@ -253,6 +321,28 @@ def _make_handler(server: DemoServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
+
+        def _send_streamed(self, status: int, payload: Streamed) -> None:
+            self.send_response(status)
+            self.send_header("content-type", payload.content_type)
+            if payload.encoding:
+                self.send_header("content-encoding", payload.encoding)
+            chunked = payload.length is None
+            if chunked:
+                self.send_header("transfer-encoding", "chunked")
+            else:
+                self.send_header("content-length", str(payload.length))
+            self.end_headers()
+            if self.command == "HEAD":
+                return
+            # A client that stops reading makes a write fail, which ends this thread's work.
+            for piece in payload.chunks:
+                if chunked and piece:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                elif piece:
+                    self.wfile.write(piece)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
 
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle
 

@@ -19,7 +19,10 @@ from flowdesk.engine.events import (
     RunFinished,
     RunStarted,
 )
-from flowdesk.engine.recorder import NullRecorder, RunRecorder
+from flowdesk.engine.executor import Executor, ExecutorError, ExecutorSession, LocalExecutor
+from flowdesk.engine.limits import RunLimits
+from flowdesk.engine.masking import SecretMask
+from flowdesk.engine.recorder import NullRecorder, ResultNotRecordable, RunRecorder
 from flowdesk.engine.registry import HandlerRegistry, HandlerSpec, UnknownHandlerError, handler
 from flowdesk.engine.results import NodeResult, RunResult
 from flowdesk.engine.states import NodeState, RunState
@@ -54,11 +57,15 @@ __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
     "CompiledWorkflow",
     "EventStream",
+    "Executor",
+    "ExecutorError",
+    "ExecutorSession",
     "HandlerError",
     "HandlerRegistry",
     "HandlerSpec",
     "InvalidWorkflowError",
     "Listener",
+    "LocalExecutor",
     "NodeContext",
     "NodeFinished",
     "NodeResult",
@@ -66,14 +73,17 @@ __all__ = [
     "NodeStarted",
     "NodeState",
     "NullRecorder",
+    "ResultNotRecordable",
     "RunClock",
     "RunEvent",
     "RunFinished",
+    "RunLimits",
     "RunRecorder",
     "RunResources",
     "RunResult",
     "RunStarted",
     "RunState",
+    "SecretMask",
     "UnknownHandlerError",
     "WorkflowRun",
     "compile_workflow",

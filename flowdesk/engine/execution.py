@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 import random
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -15,9 +16,20 @@ from pydantic import BaseModel, ValidationError
 
 from flowdesk.engine.clock import RunClock
 from flowdesk.engine.context import HandlerError, NodeContext, RunResources
+from flowdesk.engine.executor import LOCAL_SESSION, ExecutorError, ExecutorSession
+from flowdesk.engine.limits import MAX_VALUE_ENV, RunLimits
+from flowdesk.engine.masking import SecretMask
 from flowdesk.engine.registry import HandlerSpec
 from flowdesk.model import NodeSpec, TemplateError, referenced_names
-from flowdesk.model.templates import PARAMS, iter_templates, resolve_templates
+from flowdesk.model.secret_refs import SECRETS, SecretLookup
+from flowdesk.model.template_limits import MAX_INT_DIGITS, TemplateBudget
+from flowdesk.model.templates import (
+    PARAMS,
+    iter_templates,
+    referenced_secrets,
+    resolve_templates,
+    runs_long,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +53,19 @@ class NodePlan:
     """Upstream node ids the config's templates use (validation checked they are ancestors)."""
     static_config: BaseModel | None
     """The validated config when it holds no templates (the common case: validate once)."""
+    templates_run_long: bool = False
+    """Its templates have loops or macros: they are evaluated on a worker thread."""
+    secret_refs: frozenset[str] = frozenset()
+    """The secrets its templates read (`secrets.NAME`)."""
 
     @classmethod
     def build(cls, spec: NodeSpec, handler: HandlerSpec) -> NodePlan:
         has_templates = any(True for _ in iter_templates(spec.config))
         static = None if has_templates else handler.config_model.model_validate(spec.config)
-        refs = referenced_names(spec.config) - {PARAMS} if has_templates else frozenset()
-        return cls(spec, handler, frozenset(refs), static)
+        refs = referenced_names(spec.config) - {PARAMS, SECRETS} if has_templates else frozenset()
+        secrets = referenced_secrets(spec.config) if has_templates else frozenset()
+        long = has_templates and runs_long(spec.config)
+        return cls(spec, handler, frozenset(refs), static, long, secrets)
 
     @property
     def node_id(self) -> str:
@@ -63,21 +81,51 @@ class NodePlan:
         return base * 2 ** (failed_attempt - 1) * rng.uniform(0.5, 1.5)
 
 
-def resolve_config(
-    plan: NodePlan, params: Mapping[str, Any], outputs: Mapping[str, Any]
+async def resolve_config(
+    plan: NodePlan,
+    params: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    limits: RunLimits | None = None,
+    secrets: SecretLookup | None = None,
 ) -> tuple[BaseModel, dict[str, Any]]:
-    """The handler's config model instance and the resolved config as plain data."""
+    """The handler's config model instance and the resolved config as plain data.
+
+    Templates get the node's `timeout_s` (or the run's template default) and the run's size
+    limit. Those with loops run on a worker thread, so the event loop (and the editor) stays
+    responsive; cancelling the node stops them at their next loop step or call. `secrets`
+    gives the values of the run's secrets (none are set without it).
+    """
     if plan.static_config is not None:
         return plan.static_config, plan.spec.config
+    limits = limits or RunLimits()
     context = {PARAMS: params, **{ref: outputs[ref] for ref in plan.template_refs}}
+    if plan.secret_refs:
+        context[SECRETS] = secrets or SecretLookup()
+    budget = TemplateBudget(
+        max_bytes=limits.max_value_bytes,
+        timeout_s=plan.spec.timeout_s or limits.template_timeout_s,
+    )
     try:
-        resolved = resolve_templates(plan.spec.config, context)
+        if plan.templates_run_long:
+            resolved = await _on_worker_thread(
+                lambda: resolve_templates(plan.spec.config, context, budget=budget), budget
+            )
+        else:
+            resolved = resolve_templates(plan.spec.config, context, budget=budget)
     except TemplateError as exc:
         raise NodeFailure(str(exc), retryable=False) from None
     try:
         return plan.handler.config_model.model_validate(resolved), resolved
     except ValidationError as exc:
         raise NodeFailure(_config_error(exc), retryable=False) from None
+
+
+async def _on_worker_thread(evaluate: Callable[[], Any], budget: TemplateBudget) -> Any:
+    try:
+        return await asyncio.to_thread(evaluate)
+    except asyncio.CancelledError:
+        budget.stop()  # the thread cannot be killed: it ends at its next deadline check
+        raise
 
 
 def _config_error(exc: ValidationError) -> str:
@@ -95,18 +143,28 @@ async def call_with_retries(
     on_attempt: Callable[[int], None],
     on_retry: Callable[[int, str, float], None],
     clock: RunClock | None = None,
+    limits: RunLimits | None = None,
+    session: ExecutorSession | None = None,
+    resolved: Mapping[str, Any] | None = None,
+    mask: SecretMask | None = None,
 ) -> tuple[Any, int]:
     """The handler's output and the number of attempts it took; raises NodeFailure.
 
     Backoff waits and their jitter come from `clock` (the run's; a real one when None).
+    Each attempt is made through `session` (the run's executor; in this process when None),
+    given `config` and the same as plain data, `resolved`. `mask` hides the run's secrets in
+    what is logged here (the caller masks the failures it is given).
     """
+    max_bytes = (limits or RunLimits()).max_value_bytes
+    session = session or LOCAL_SESSION
+    data = plan.spec.config if resolved is None else resolved
     attempt = 0
     while True:
         attempt += 1
         on_attempt(attempt)
         try:
-            output = await _call_once(plan, config, make_context(attempt))
-            check_json(output)
+            output = await _call_once(plan, config, data, make_context(attempt), session, mask)
+            check_json(output, max_bytes)
             return output, attempt
         except NodeFailure as failure:
             if not failure.retryable or attempt >= plan.max_attempts:
@@ -123,13 +181,22 @@ def _with_attempts(message: str, attempts: int) -> str:
     return f"{message} (after {attempts} attempts)" if attempts > 1 else message
 
 
-async def _call_once(plan: NodePlan, config: BaseModel, context: NodeContext) -> Any:
+async def _call_once(
+    plan: NodePlan,
+    config: BaseModel,
+    resolved: Mapping[str, Any],
+    context: NodeContext,
+    session: ExecutorSession,
+    mask: SecretMask | None = None,
+) -> Any:
     timeout_s = plan.spec.timeout_s
     try:
         if timeout_s is None:
-            return await plan.handler.run(config, context)
+            return await session.call(plan.handler, config, resolved, context)
         async with asyncio.timeout(timeout_s) as scope:
-            return await plan.handler.run(config, context)
+            return await session.call(plan.handler, config, resolved, context)
+    except ExecutorError as exc:
+        raise NodeFailure(str(exc), retryable=False) from None
     except HandlerError as exc:
         raise NodeFailure(str(exc), retryable=True) from None
     except TimeoutError as exc:
@@ -139,18 +206,49 @@ async def _call_once(plan: NodePlan, config: BaseModel, context: NodeContext) ->
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        log.exception("handler '%s' of node '%s' raised", plan.handler.name, plan.node_id)
+        log_raised(log, f"handler '{plan.handler.name}' of node '{plan.node_id}' raised", exc, mask)
         raise NodeFailure(f"{type(exc).__name__}: {exc}", retryable=True) from None
 
 
-def check_json(output: Any) -> None:
-    """Outputs are stored and passed on as JSON: refuse anything else now, not later."""
-    if output is None or isinstance(output, str | int | float | bool):
+def log_raised(
+    logger: logging.Logger, what: str, exc: BaseException, mask: SecretMask | None
+) -> None:
+    """Log an exception a node raised, as `log.exception` would. With secrets in the run its
+    text and traceback are masked first, so no value reaches a log line."""
+    if not mask:
+        logger.error("%s", what, exc_info=exc)
         return
-    try:
-        json.dumps(output)
-    except (TypeError, ValueError) as exc:
-        raise NodeFailure(f"output is not JSON-serializable: {exc}", retryable=False) from None
+    trace = "".join(traceback.format_exception(exc))
+    logger.error("%s: %s", what, mask.text(f"{type(exc).__name__}: {exc}"))
+    logger.debug("%s", mask.text(trace))
+
+
+def check_json(output: Any, max_bytes: int | None = None) -> None:
+    """Outputs are stored and passed on as JSON: refuse anything else, or too big, now."""
+    max_bytes = max_bytes or RunLimits().max_value_bytes
+    if output is None or isinstance(output, bool | float):
+        return
+    if isinstance(output, int):
+        if output.bit_length() * 0.30103 > MAX_INT_DIGITS:
+            raise NodeFailure(
+                f"output is an integer with more than {MAX_INT_DIGITS:,} digits", retryable=False
+            )
+        return
+    if isinstance(output, str):
+        size = len(output)
+    else:
+        try:
+            size = len(json.dumps(output))
+        except RecursionError:
+            raise NodeFailure("output is nested too deeply to store", retryable=False) from None
+        except (TypeError, ValueError) as exc:
+            raise NodeFailure(f"output is not JSON-serializable: {exc}", retryable=False) from None
+    if size > max_bytes:
+        raise NodeFailure(
+            f"output too large: {size / 2**20:,.1f} MB (limit {max_bytes / 2**20:,.1f} MB;"
+            f" {MAX_VALUE_ENV} raises it)",
+            retryable=False,
+        )
 
 
 def build_context(

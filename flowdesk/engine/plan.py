@@ -44,6 +44,8 @@ class CompiledWorkflow:
     needs_http: bool
     snapshot_json: str
     """The definition as the store keeps it with each run (compact, without layout)."""
+    secret_names: frozenset[str] = frozenset()
+    """Every secret its templates read: the values a run of it looks up when it starts."""
 
     @property
     def name(self) -> str:
@@ -81,4 +83,5 @@ def compile_workflow(definition: WorkflowDefinition, registry: HandlerRegistry) 
         output_node_ids=tuple(n.id for n in definition.nodes if n.handler == "output"),
         needs_http=any(plan.handler.needs_http for plan in plans.values()),
         snapshot_json=dump_snapshot(definition),
+        secret_names=frozenset().union(*(plan.secret_refs for plan in plans.values())),
     )

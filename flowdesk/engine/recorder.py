@@ -7,9 +7,19 @@ from typing import Protocol
 from flowdesk.engine.results import NodeResult, RunResult
 
 
+class ResultNotRecordable(Exception):
+    """Raised by `RunRecorder.node_finished` when this one result cannot be kept (too large for
+    the store, say): the node fails with this message and the run goes on without it.
+
+    Any other exception from a recorder means the run can no longer be recorded at all (the
+    database is locked, damaged or full): the run stops there, INTERRUPTED, as a crash would
+    have left it, and `execute` raises that exception once the run has ended."""
+
+
 class RunRecorder(Protocol):
     """Awaited by the engine at each step. `node_finished` for a SUCCEEDED node must have made
-    the result durable when it returns: dependents start only after it."""
+    the result durable when it returns: dependents start only after it. It raises
+    ResultNotRecordable for a result that cannot be kept; see there for other exceptions."""
 
     async def run_started(self, run: RunResult) -> None: ...
 

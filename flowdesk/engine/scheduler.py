@@ -34,14 +34,19 @@ from flowdesk.engine.execution import (
     NodeFailure,
     build_context,
     call_with_retries,
+    log_raised,
     resolve_config,
 )
+from flowdesk.engine.executor import LOCAL, LOCAL_SESSION, Executor, ExecutorSession
+from flowdesk.engine.limits import RunLimits
+from flowdesk.engine.masking import SecretMask
 from flowdesk.engine.plan import CompiledWorkflow, InvalidWorkflowError, compile_workflow
-from flowdesk.engine.recorder import NullRecorder, RunRecorder
+from flowdesk.engine.recorder import NullRecorder, ResultNotRecordable, RunRecorder
 from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.engine.results import NodeResult, RunResult
 from flowdesk.engine.states import NodeState, RunState
 from flowdesk.model import WorkflowDefinition
+from flowdesk.model.secret_refs import ResolvedSecrets, SecretLookup
 
 log = logging.getLogger(__name__)
 DEFAULT_MAX_CONCURRENCY = 32
@@ -73,7 +78,17 @@ class WorkflowRun:
         previous: Mapping[str, NodeResult] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: RunClock | None = None,
+        limits: RunLimits | None = None,
+        executor: Executor | None = None,
+        secrets: ResolvedSecrets | None = None,
     ) -> None:
+        """`executor` decides where handler calls run (this process when None); everything
+        else about the run happens here whatever it is.
+
+        `secrets` holds the values of the secrets the workflow reads (the run service looks
+        them up). Every value that leaves a node (output, error, resolved config, retry
+        messages, log lines) and the params the run reports have them masked as `***`;
+        handlers and templates get the real values."""
         if not isinstance(workflow, CompiledWorkflow):
             workflow = compile_workflow(workflow, registry or HandlerRegistry.default())
         if params is not None and not isinstance(params, Mapping):
@@ -90,11 +105,19 @@ class WorkflowRun:
         self._max_concurrency = max_concurrency
         self._resources = RunResources(transport)
         self._clock = clock or RunClock()
+        self._limits = limits or RunLimits()
+        self._executor: Executor = executor or LOCAL
+        self._session: ExecutorSession = LOCAL_SESSION
         self._plans = workflow.plans
         self._children = workflow.children
         self._waiting_on = dict(workflow.waiting_on)
         self._nodes = {node_id: NodeResult(node_id) for node_id in self._plans}
         self._outputs: dict[str, Any] = {}
+        """Outputs of succeeded nodes, masked: what downstream templates and handlers see."""
+        self._secrets = SecretLookup(secrets)
+        self._mask = SecretMask(secrets.values.values() if secrets else ())
+        self._params = dict(params or {})
+        """The real params, for templates and handlers; `result.params` are masked."""
         for node_id, earlier in (previous or {}).items():
             if node_id in self._nodes and earlier.state is NodeState.SUCCEEDED:
                 self._nodes[node_id] = replace(earlier, reused=True)
@@ -103,7 +126,7 @@ class WorkflowRun:
             run_id=self.id,
             workflow=workflow.name,
             state=RunState.PENDING,
-            params=dict(params or {}),
+            params=self._mask.value(self._params),
             nodes=self._nodes,
             output_node_ids=list(workflow.output_node_ids),
         )
@@ -112,6 +135,8 @@ class WorkflowRun:
         self._in_handler: set[str] = set()
         self._all_done: asyncio.Future[None] | None = None
         self._cancel_requested = False
+        self._unrecorded: Exception | None = None
+        """Why the recorder failed mid-run: the run then stops, INTERRUPTED (see RunRecorder)."""
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -128,7 +153,7 @@ class WorkflowRun:
 
     def cancel(self) -> None:
         """Cancel in-flight nodes (CANCELLED) and skip every node that has not started."""
-        if self._cancel_requested or self.result.state.is_final:
+        if self._cancel_requested or self._unrecorded is not None or self.result.state.is_final:
             return
         self._cancel_requested = True
         self._queue.clear()
@@ -150,6 +175,7 @@ class WorkflowRun:
             await self._recorder.run_started(self.result)
             if self.compiled.needs_http:
                 await self._resources.open_http()
+            self._session = await self._executor.open_run(self.id, self.compiled)
             reused = tuple(nid for nid, r in self._nodes.items() if r.reused)
             self.events.emit(
                 RunStarted(
@@ -179,7 +205,10 @@ class WorkflowRun:
                 raise
             return await self._conclude()
         finally:
-            await self._resources.aclose()
+            try:
+                await self._session.aclose()
+            finally:
+                await self._resources.aclose()
 
     # -- scheduling ---------------------------------------------------------------------------
 
@@ -226,18 +255,26 @@ class WorkflowRun:
         try:
             if self._records:
                 self._recorder.node_started(self.id, result)
-            config, result.resolved_config = resolve_config(plan, self.result.params, self._outputs)
+            self._node_attempt(result, 1)  # amber from now: its templates may take a while
+            config, resolved = await resolve_config(
+                plan, self._params, self._outputs, self._limits, self._secrets
+            )
+            result.resolved_config = self._mask.value(resolved)
             output, result.attempts = await call_with_retries(
                 plan,
                 config,
                 lambda attempt: build_context(
-                    self.id, plan, attempt, self.result.params, self._outputs, self._resources
+                    self.id, plan, attempt, self._params, self._outputs, self._resources
                 ),
-                lambda attempt: self._node_attempt(result, attempt),
+                lambda attempt: attempt > 1 and self._node_attempt(result, attempt),
                 lambda attempt, message, delay: self.events.emit(
-                    NodeRetrying(self.id, node_id, attempt, message, delay, now())
+                    NodeRetrying(self.id, node_id, attempt, self._mask.text(message), delay, now())
                 ),
                 self._clock,
+                self._limits,
+                self._session,
+                resolved,
+                self._mask,
             )
             state = NodeState.SUCCEEDED
         except NodeFailure as failure:
@@ -245,21 +282,23 @@ class WorkflowRun:
         except asyncio.CancelledError:
             state, error = NodeState.CANCELLED, "cancelled"
         except Exception as exc:  # a bug in our own code: fail the node, keep the run going
-            log.exception("node '%s' failed unexpectedly", node_id)
+            log_raised(log, f"node '{node_id}' failed unexpectedly", exc, self._mask)
             error = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self._in_handler.discard(node_id)
+        # The one place a node's values leave it: secrets are masked before anything sees them.
+        output, error = self._mask.value(output), self._mask.text(error)
         result.state, result.output, result.error = state, output, error
         result.finished_at = now()
-        try:
-            if self._records:
-                await self._recorder.node_finished(self.id, result)
-        except Exception as exc:
-            log.exception("could not record node '%s'", node_id)
-            state, result.error = NodeState.FAILED, f"could not record the result: {exc}"
+        if not await self._record(result):
+            # Its outcome is not kept: a resume runs it again, as after a crash.
+            result.state, result.error = NodeState.INTERRUPTED, None
+        state = result.state
         del self._tasks[node_id]
         self._finish_node(result, state, error=result.error)
-        if state is NodeState.SUCCEEDED:
+        if self._unrecorded is not None:
+            pass  # the run is stopping: nothing more starts, and nothing is skipped
+        elif state is NodeState.SUCCEEDED:
             self._outputs[node_id] = output
             if not self._cancel_requested:
                 self._release(self._succeeded(node_id))
@@ -267,6 +306,35 @@ class WorkflowRun:
             self._skip_descendants(node_id)
             self._pump()
         self._maybe_done()
+
+    async def _record(self, result: NodeResult) -> bool:
+        """Record a finished node; False when the run can no longer be recorded (it stops).
+
+        A result the recorder cannot keep (too large) fails its node, without its output."""
+        if self._unrecorded is not None:
+            return False
+        if not self._records:
+            return True
+        try:
+            await self._recorder.node_finished(self.id, result)
+        except ResultNotRecordable as exc:
+            result.state, result.error = NodeState.FAILED, str(exc)
+            result.output = result.resolved_config = None  # the run's end records it so
+        except Exception as exc:
+            self._stop_unrecorded(exc)
+            return False
+        return True
+
+    def _stop_unrecorded(self, error: Exception) -> None:
+        """The recorder failed (the database is locked, damaged, full): start nothing more and
+        cancel what runs. The run ends INTERRUPTED, as the store will show it, and `execute`
+        raises `error` so the front-end can say why."""
+        if self._unrecorded is not None:
+            return
+        self._unrecorded = error
+        self._queue.clear()
+        for node_id in list(self._in_handler):
+            self._tasks[node_id].cancel()
 
     def _node_attempt(self, result: NodeResult, attempt: int) -> None:
         result.attempts = attempt
@@ -293,6 +361,28 @@ class WorkflowRun:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def _conclude(self) -> RunResult:
+        if self._unrecorded is None:
+            self._settle_states()
+        self.result.finished_at = now()
+        try:
+            if self._unrecorded is None:
+                await self._recorder.run_finished(self.result)
+        except Exception as exc:
+            self._unrecorded = exc
+        finally:
+            if self._unrecorded is not None:
+                # Not recorded to the end: INTERRUPTED, as the store shows it once this process
+                # has ended; nodes that never started stay PENDING there and here.
+                self.result.state = RunState.INTERRUPTED
+            self.events.emit(
+                RunFinished(self.id, self.result.state, self.result, self.result.finished_at)
+            )
+        if self._unrecorded is not None:
+            raise self._unrecorded
+        return self.result
+
+    def _settle_states(self) -> None:
+        """The run's final state from its nodes' (every node is final by now)."""
         for result in self._nodes.values():
             if not result.state.is_final:  # defensive: nothing should be left, but never hang on it
                 self._finish_node(result, NodeState.SKIPPED, error="never became ready")
@@ -303,14 +393,6 @@ class WorkflowRun:
             self.result.state = RunState.COMPLETED
         else:
             self.result.state = RunState.FAILED
-        self.result.finished_at = now()
-        try:
-            await self._recorder.run_finished(self.result)
-        finally:
-            self.events.emit(
-                RunFinished(self.id, self.result.state, self.result, self.result.finished_at)
-            )
-        return self.result
 
 
 async def run_workflow(

@@ -18,6 +18,7 @@ from flowdesk.gui.config_form import ConfigForm
 from flowdesk.gui.controller import EditorController
 from flowdesk.gui.document import WorkflowDocument
 from flowdesk.gui.examples import DemoService, example_titles, needs_demo_service, port_is_open
+from flowdesk.gui.execute_on import ExecuteOn
 from flowdesk.gui.files import (
     Dialogs,
     RecentFiles,
@@ -29,6 +30,7 @@ from flowdesk.gui.locked_actions import UndoAction, explain_when_off
 from flowdesk.gui.palette import HandlerSearch, PaletteWidget
 from flowdesk.gui.problems import LiveValidator, ProblemsList, problems_by_node
 from flowdesk.gui.run_commands import RunCommands
+from flowdesk.gui.secrets_dialog import SecretsDialog
 from flowdesk.gui.workflow_panel import WorkflowPanel
 from flowdesk.model import (
     WorkflowDefinition,
@@ -38,6 +40,7 @@ from flowdesk.model import (
     save_workflow,
 )
 from flowdesk.runs import RunService
+from flowdesk.secrets import KnownSecrets
 from flowdesk.store import StoreError, resolve_db_location
 
 APP_NAME = "FlowDesk"
@@ -71,11 +74,20 @@ class MainWindow(QMainWindow):
         self.controller = EditorController(
             self.document, self.registry, self.canvas, self.show_message
         )
-        self.validator = LiveValidator(self.document, self.registry)
+        self.known_secrets = KnownSecrets(self.service.secrets)
+        self.validator = LiveValidator(self.document, self.registry, self.known_secrets)
+        self.secrets_dialog: SecretsDialog | None = None
         self.resize(1280, 820)
         self.setCentralWidget(self.canvas.widget)
         self._build_docks()
         self._build_actions()
+        self.execute_on = ExecuteOn(
+            self,
+            service=self.service,
+            settings=self.recent.settings,
+            dialogs=self.dialogs,
+            message=self.show_message,
+        )
         self.runs = RunCommands(
             self,
             document=self.document,
@@ -86,6 +98,7 @@ class MainWindow(QMainWindow):
             settings=self.recent.settings,
             message=self.show_message,
             commit_pending=self.commit_pending_edits,
+            before_run=self.execute_on.ready,
         )
         self.runs_dock.setWidget(self.runs.panel)
         self._build_menus()
@@ -181,6 +194,7 @@ class MainWindow(QMainWindow):
         self.act_fit = self._canvas_action("Zoom to &fit", self.canvas.fit, "F")
         self.act_search = self._canvas_action("Add node (&search)…", self.open_search, "Tab")
         self.act_layout = self._action("&Auto layout", self.controller.auto_layout, "Ctrl+L")
+        self.act_secrets = self._action("Se&crets…", self.open_secrets)
         self.canvas.set_context_menus(
             canvas=[self.act_search, self.act_paste],
             selection=[self.act_copy, self.act_duplicate, self.act_delete],
@@ -209,6 +223,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addActions([self.act_copy, self.act_paste, self.act_duplicate, self.act_delete])
         edit_menu.addAction(self.canvas.act_select_all)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.act_secrets)
         run_menu = bar.addMenu("&Run")
         run_menu.addActions(
             [
@@ -223,6 +239,8 @@ class MainWindow(QMainWindow):
         self.act_demo = run_menu.addAction(f"Demo service on port {self.demo.port}")
         self.act_demo.setCheckable(True)
         self.act_demo.toggled.connect(self.set_demo_service)
+        run_menu.addMenu(self.execute_on.menu)
+        self.statusBar().addPermanentWidget(self.execute_on.workers_label)
         view_menu = bar.addMenu("&View")
         view_menu.addActions([self.act_fit, self.act_layout, self.act_search])
         for dock in (
@@ -266,6 +284,7 @@ class MainWindow(QMainWindow):
             lambda diff: self.runs.document_replaced() if diff.reset else None
         )
         self.runs.locked.connect(self._set_locked)
+        self.runs.locked.connect(lambda locked: self.execute_on.menu.setEnabled(not locked))
         self.runs.run_started.connect(lambda _run_id: self.runs_dock.raise_())
         self.runs.problems_block_run.connect(self.problems_dock.raise_)
         self.runs.close_allowed.connect(self.close)
@@ -340,6 +359,20 @@ class MainWindow(QMainWindow):
 
     def _on_selection(self, node_ids: list[str]) -> None:
         self.config_form.show_node(node_ids[0] if len(node_ids) == 1 else None)
+
+    def open_secrets(self) -> SecretsDialog:
+        """Edit > Secrets…: names and sources, set and delete values (never shown)."""
+        if self.secrets_dialog is None:
+            self.secrets_dialog = SecretsDialog(self, self.service.secrets)
+            self.secrets_dialog.changed.connect(self._secrets_changed)
+        else:
+            self.secrets_dialog.refresh()
+        self.secrets_dialog.open()
+        return self.secrets_dialog
+
+    def _secrets_changed(self) -> None:
+        self.known_secrets.refresh()
+        self.validator.validate_now()
 
     def _on_problems(self, problems: list) -> None:
         self.problems.show_problems(problems)
@@ -615,6 +648,7 @@ class MainWindow(QMainWindow):
             return
         if self.maybe_save():
             self.demo.stop()
+            self.execute_on.close()
             if self._owns_service:
                 self._close_service()
             event.accept()

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from flowdesk.gui import theme
+from flowdesk.model.loading import UnsupportedJsonError, read_json
 
 
 def parse_params(text: str) -> tuple[dict[str, Any] | None, str]:
@@ -23,9 +24,11 @@ def parse_params(text: str) -> tuple[dict[str, Any] | None, str]:
     if not text.strip():
         return {}, ""
     try:
-        value = json.loads(text)
+        value = read_json(text)
     except json.JSONDecodeError as exc:
         return None, f"line {exc.lineno}, column {exc.colno}: {exc.msg}"
+    except UnsupportedJsonError as exc:  # too deep, a number too long, a lone surrogate
+        return None, str(exc)
     if not isinstance(value, dict):
         return None, f"params must be a JSON object, not {type(value).__name__}"
     return value, ""

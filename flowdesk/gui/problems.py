@@ -10,6 +10,7 @@ from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import theme
 from flowdesk.gui.document import WorkflowDocument
 from flowdesk.model import Problem, validate_workflow
+from flowdesk.model.validation import SecretIsSet
 
 DEBOUNCE_MS = 150
 NODE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -20,10 +21,17 @@ class LiveValidator(QObject):
 
     problems_changed = Signal(list)  # list[Problem]
 
-    def __init__(self, document: WorkflowDocument, registry: HandlerRegistry) -> None:
+    def __init__(
+        self,
+        document: WorkflowDocument,
+        registry: HandlerRegistry,
+        secret_is_set: SecretIsSet | None = None,
+    ) -> None:
+        """With `secret_is_set`, a secret a template reads that is not set is a warning."""
         super().__init__(document)
         self.document = document
         self.config_models = registry.config_models()
+        self.secret_is_set = secret_is_set
         self.problems: list[Problem] = []
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -33,7 +41,9 @@ class LiveValidator(QObject):
 
     def validate_now(self) -> list[Problem]:
         self.timer.stop()
-        self.problems = validate_workflow(self.document.definition, self.config_models)
+        self.problems = validate_workflow(
+            self.document.definition, self.config_models, self.secret_is_set
+        )
         self.problems_changed.emit(self.problems)
         return self.problems
 

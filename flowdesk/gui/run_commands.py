@@ -62,7 +62,10 @@ class RunCommands(QObject):
         settings: QSettings,
         message: Callable[[str], None],
         commit_pending: Callable[[], bool] = lambda: True,
+        before_run: Callable[[], bool] = lambda: True,
     ) -> None:
+        """`before_run` is asked last before anything starts (the chosen workers' broker
+        answers); False stops there, having said why."""
         super().__init__(parent)
         self._parent = parent
         self.document = document
@@ -73,6 +76,7 @@ class RunCommands(QObject):
         self.settings = settings
         self.message = message
         self.commit_pending = commit_pending
+        self.before_run = before_run
         self.controller = RunController(canvas, service, message)
         self.panel = RunPanel(self.controller)
         self.close_when_done = False
@@ -152,7 +156,7 @@ class RunCommands(QObject):
             self.problems_block_run.emit()
             self.message(f"Cannot {verb}: {len(problems)} problem(s) to fix first, see Problems")
             return False
-        return True
+        return self.before_run()
 
     def cancel(self) -> bool:
         return self.controller.cancel()
@@ -160,7 +164,9 @@ class RunCommands(QObject):
     def resume(self) -> str | None:
         """Continue the selected run with its own snapshot."""
         run_id = self.panel.selected_run_id()
-        return self.controller.resume(run_id) if run_id else None
+        if run_id is None or (not self.active and not self.before_run()):
+            return None
+        return self.controller.resume(run_id)
 
     def resume_with_current(self) -> str | None:
         """Continue the selected run with the document as it is now."""

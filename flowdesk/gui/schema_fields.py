@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTex
 
 from flowdesk.gui import theme
 from flowdesk.model import is_template
+from flowdesk.model.loading import UnsupportedJsonError, read_json
 
 UNSET = object()  # the field is left out of the config, so the handler's default applies
 _JSON_STRUCTURE = frozenset("{}[]")
@@ -123,9 +124,11 @@ def parse_json_field(text: str, *, text_allowed: bool) -> tuple[Any, str | None]
     4. Anything else is invalid JSON, reported with its line and column.
     """
     try:
-        return json.loads(text), None
+        return read_json(text), None
     except json.JSONDecodeError as exc:
         error = f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+    except UnsupportedJsonError as exc:  # too deep, a number too long, a lone surrogate
+        return None, str(exc)
     text = text.strip()
     if is_template(text):
         single, literal = _template_shape(text)

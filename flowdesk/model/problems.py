@@ -22,6 +22,7 @@ class Rule(StrEnum):
     INVALID_CONFIG = "invalid-config"
     TEMPLATE_SYNTAX = "template-syntax"
     TEMPLATE_NAME = "template-name"
+    SECRET_NOT_SET = "secret-not-set"
     UNKNOWN_FIELD = "unknown-field"
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import keyword
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from flowdesk.model import graph
 from flowdesk.model.problems import Problem, Rule
+from flowdesk.model.secret_refs import SECRETS, not_set_message
 from flowdesk.model.templates import (
     PARAMS,
     TemplateError,
@@ -21,17 +22,24 @@ from flowdesk.model.templates import (
 from flowdesk.model.workflow import NodeSpec, WorkflowDefinition
 
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-# `params` is the run's parameters; keywords and jinja literals cannot be named in a template.
-RESERVED_IDS = frozenset({PARAMS, "true", "false", "none", *keyword.kwlist})
+# `params` and `secrets` are template names; keywords and jinja literals cannot be named in one.
+RESERVED_IDS = frozenset({PARAMS, SECRETS, "true", "false", "none", *keyword.kwlist})
 
 ConfigModels = Mapping[str, type[BaseModel]]
+SecretIsSet = Callable[[str], bool]
 
 
-def validate_workflow(definition: WorkflowDefinition, config_models: ConfigModels) -> list[Problem]:
+def validate_workflow(
+    definition: WorkflowDefinition,
+    config_models: ConfigModels,
+    secret_is_set: SecretIsSet | None = None,
+) -> list[Problem]:
     """Every problem in `definition`; an empty list means it can run.
 
     `config_models` maps each known handler name to its config model (the
     handler registry provides it), so the model layer needs no engine import.
+    With `secret_is_set`, each secret a template reads that is not set is a warning
+    (the caller looks values up; the model does no I/O).
     """
     problems: list[Problem] = []
     ids = _check_ids(definition.nodes, problems)
@@ -58,7 +66,7 @@ def validate_workflow(definition: WorkflowDefinition, config_models: ConfigModel
             )
         else:
             problems.extend(check_config(node, model))
-        problems.extend(_check_templates(node, ids, deps))
+        problems.extend(_check_templates(node, ids, deps, secret_is_set))
     for field in sorted(definition.model_extra or {}):
         problems.append(
             Problem(Rule.UNKNOWN_FIELD, f"unknown top-level field '{field}'", warning=True)
@@ -161,15 +169,32 @@ def _describe_error(error: Mapping[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
-def _check_templates(node: NodeSpec, ids: set[str], deps: Mapping[str, list[str]]) -> list[Problem]:
+def _check_templates(
+    node: NodeSpec,
+    ids: set[str],
+    deps: Mapping[str, list[str]],
+    secret_is_set: SecretIsSet | None,
+) -> list[Problem]:
     problems: list[Problem] = []
     for location, source in iter_templates(node.config):
         try:
-            names = compile_template(source).names
+            template = compile_template(source)
         except TemplateError as exc:
             problems.append(Problem(Rule.TEMPLATE_SYNTAX, exc.reason, (node.id,), location))
             continue
-        for name in sorted(names - {PARAMS}):
+        if secret_is_set is not None:
+            for secret in sorted(template.secrets):
+                if not secret_is_set(secret):
+                    problems.append(
+                        Problem(
+                            Rule.SECRET_NOT_SET,
+                            not_set_message(secret),
+                            (node.id,),
+                            location,
+                            warning=True,
+                        )
+                    )
+        for name in sorted(template.names - {PARAMS, SECRETS}):
             if name in deps.get(node.id, ()) or (
                 name in ids and name != node.id and graph.is_ancestor(deps, name, node.id)
             ):
@@ -182,7 +207,8 @@ def _check_templates(node: NodeSpec, ids: set[str], deps: Mapping[str, list[str]
                 )
             else:
                 reason = (
-                    f"uses unknown name '{name}' (templates may use params and upstream node ids)"
+                    f"uses unknown name '{name}' (templates may use params, secrets and upstream"
+                    " node ids)"
                 )
             problems.append(
                 Problem(Rule.TEMPLATE_NAME, f"template {source!r} {reason}", (node.id,), location)

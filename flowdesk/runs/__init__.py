@@ -1,6 +1,14 @@
 """The run service every front-end calls: start, resume, cancel, list and load runs."""
 
+from flowdesk.runs.queue import RunQueue
 from flowdesk.runs.reuse import node_fingerprints, reusable_results
-from flowdesk.runs.service import RunHandle, RunService
+from flowdesk.runs.service import RunHandle, RunNotPendingError, RunService
 
-__all__ = ["RunHandle", "RunService", "node_fingerprints", "reusable_results"]
+__all__ = [
+    "RunHandle",
+    "RunNotPendingError",
+    "RunQueue",
+    "RunService",
+    "node_fingerprints",
+    "reusable_results",
+]

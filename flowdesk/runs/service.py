@@ -8,7 +8,11 @@ so building a run costs less than running it. See docs/architecture.md.
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import contextlib
+import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -19,21 +23,36 @@ import httpx
 from flowdesk.engine import (
     DEFAULT_MAX_CONCURRENCY,
     CompiledWorkflow,
+    Executor,
     HandlerRegistry,
     Listener,
     NodeResult,
+    RunEvent,
+    RunFinished,
+    RunLimits,
     RunResult,
+    RunState,
+    SecretMask,
     WorkflowRun,
 )
-from flowdesk.model import WorkflowDefinition
+from flowdesk.model import WorkflowDefinition, parse_workflow
+from flowdesk.model.secret_refs import ResolvedSecrets
 from flowdesk.runs.compiled import CompiledCache
+from flowdesk.runs.connections import SharedConnections
+from flowdesk.runs.queue import RunQueue
 from flowdesk.runs.reuse import reusable_results
+from flowdesk.secrets import SecretStore
 from flowdesk.store import (
     DefinitionRepository,
+    IdempotencyRepository,
+    RunNotResumableError,
     RunSummary,
     Store,
     StoredRun,
+    StoreError,
 )
+
+log = logging.getLogger(__name__)
 
 
 class RunHandle:
@@ -43,6 +62,9 @@ class RunHandle:
         self._service = service
         self.run = run
         self.resumed = resumed
+        self._ended = False
+        self._waiters: list[asyncio.Future[RunResult]] = []
+        run.subscribe(self._on_event)
 
     @property
     def run_id(self) -> str:
@@ -73,6 +95,31 @@ class RunHandle:
             return await self.run.execute()
         finally:
             self._service._active.pop(self.run_id, None)
+            self._end()
+
+    @property
+    def ended(self) -> bool:
+        """True once the run's end is recorded (or its execution failed to start)."""
+        return self._ended
+
+    async def wait(self) -> RunResult:
+        """Wait until the run's end is recorded in the store; its result."""
+        if self._ended:
+            return self.result
+        waiter: asyncio.Future[RunResult] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return await waiter
+
+    def _on_event(self, event: RunEvent) -> None:
+        if isinstance(event, RunFinished):  # emitted once the store has the final state
+            self._end()
+
+    def _end(self) -> None:
+        self._ended = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(self.result)
 
 
 class RunService:
@@ -86,16 +133,35 @@ class RunService:
         create: bool = True,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         transport: httpx.AsyncBaseTransport | None = None,
+        limits: RunLimits | None = None,
+        max_active_runs: int | None = None,
+        executor: Executor | None = None,
+        share_connections: bool = False,
+        secrets: SecretStore | None = None,
     ) -> None:
+        """`limits` default to the environment's (FLOWDESK_MAX_VALUE_MB), see `RunLimits`.
+        `executor` runs the handler calls of every run (this process when None; Celery
+        workers with `flowdesk.scaleout.CeleryExecutor`); the service never closes it."""
         self.registry = registry
+        self.limits = limits or _limits_from_env()
         self.db_path = Path(db_path)
         self.max_concurrency = max_concurrency
         self._create = create
         self._transport = transport
+        self.executor = executor
+        self.secrets = secrets or SecretStore()
+        """Where runs look up the secrets their workflow reads (keyring and environment)."""
         self._store: Store | None = None
         self._opening: concurrent.futures.Future[Store] | None = None
         self._compiled = CompiledCache(registry)
         self._active: dict[str, RunHandle] = {}
+        self._queue = RunQueue(max_active_runs)
+        """Runs handed to `submit`: at most `max_active_runs` executing, the rest waiting."""
+        self._watchers: dict[str, list[asyncio.Future[RunHandle]]] = {}
+        self._shared: SharedConnections | None = None
+        if share_connections and transport is None and _aiohttp_wanted():
+            self._shared = SharedConnections()  # a server's runs keep connections alive
+            self._transport = self._shared
 
     # -- the store ----------------------------------------------------------------------
 
@@ -121,6 +187,11 @@ class RunService:
     def definitions(self) -> DefinitionRepository:
         """Workflows saved by name in this database (the editor's local store)."""
         return self.store.definitions
+
+    @property
+    def idempotency(self) -> IdempotencyRepository:
+        """The REST API's Idempotency-Key answers, kept in this database."""
+        return self.store.idempotency
 
     def close(self) -> None:
         """Close the store; a run of this process still going is recorded as INTERRUPTED."""
@@ -168,16 +239,70 @@ class RunService:
             if existing is not None:
                 return existing
         compiled = self.compile(definition)
+        secrets = self._secrets_for(compiled)
         run_id, created = self.store.runs.create_run(
             definition,
-            params,
+            _masked(params, secrets),
             idempotency_key=idempotency_key,
             run_id=uuid.uuid4().hex,
             definition_json=compiled.snapshot_json,
         )
         if not created:  # another process took the key between our check and our insert
             return self.store.runs.load(run_id)
-        return self._handle(compiled, params, run_id, None, max_concurrency, resumed=False)
+        return self._handle(
+            compiled, params, run_id, None, max_concurrency, resumed=False, secrets=secrets
+        )
+
+    async def create(self, definition: WorkflowDefinition) -> str:
+        """An execution recorded PENDING with a snapshot of `definition`, owned by no process
+        until `trigger` (from this or any later process) starts it; its run id.
+
+        Raises InvalidWorkflowError or StoreError before anything is recorded. Awaits the
+        store's writer (the event loop goes on meanwhile), as `trigger` does.
+        """
+        compiled = self.compile(definition)
+        run_id = uuid.uuid4().hex
+        await self.store.runs.create_unowned(
+            definition, run_id=run_id, definition_json=compiled.snapshot_json
+        )
+        return run_id
+
+    async def trigger(
+        self,
+        run_id: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        max_concurrency: int | None = None,
+    ) -> RunHandle:
+        """Start an execution made by `create`, with these params: it is RUNNING in the store
+        at once and executes when `submit`ted (or awaited).
+
+        Raises ValueError (params), UnknownRunError (whole ids only), RunNotPendingError when
+        it was triggered already or is not waiting for a trigger, InvalidWorkflowError when its
+        snapshot no longer compiles here (it stays PENDING), or another StoreError.
+        """
+        if params is not None and not isinstance(params, Mapping):
+            raise ValueError(f"params must be a JSON object, not {type(params).__name__}")
+        # The secrets it reads are looked up first, so the params are stored masked (a value
+        # written once would stay in the WAL): a snapshot never changes while PENDING.
+        secrets = None
+        with contextlib.suppress(Exception):  # a bad snapshot is reported below, as before
+            first = self.compile(parse_workflow(self.store.runs.snapshot(run_id)))
+            if first.secret_names:  # a keyring may answer slowly: not on the server's loop
+                secrets = await asyncio.to_thread(self._secrets_for, first)
+        state, snapshot = await self.store.runs.trigger(run_id, _masked(params, secrets))
+        if snapshot is None:
+            raise RunNotPendingError(run_id, state)
+        try:  # the snapshot compiled when it was created, but handlers may have changed since
+            compiled = self.compile(parse_workflow(snapshot))
+            if compiled.secret_names and secrets is None:
+                secrets = await asyncio.to_thread(self._secrets_for, compiled)
+        except BaseException:
+            await self.store.runs.untrigger(run_id)
+            raise
+        return self._handle(
+            compiled, params, run_id, None, max_concurrency, resumed=False, secrets=secrets
+        )
 
     def resume(
         self,
@@ -195,13 +320,25 @@ class RunService:
         Raises RunNotResumableError, InvalidWorkflowError or another StoreError.
         """
         plan = self.store.runs.prepare_resume(run_id)
+        if plan.run_id in self._active:  # resumed here already, waiting in the queue
+            raise RunNotResumableError(f"run {plan.run_id} is already being resumed")
         if definition is None:
             compiled, keep = self.compile(plan.definition), plan.previous
         else:
             compiled = self.compile(definition)
             keep = reusable_results(plan.definition, definition, plan.previous)
             self.store.runs.rebind_definition(plan.run_id, definition, keep)
-        return self._handle(compiled, plan.params, plan.run_id, keep, max_concurrency, resumed=True)
+        secrets = self._secrets_for(compiled)
+        return self._handle(
+            compiled, plan.params, plan.run_id, keep, max_concurrency, resumed=True, secrets=secrets
+        )
+
+    def _secrets_for(self, compiled: CompiledWorkflow) -> ResolvedSecrets | None:
+        """The values of the secrets `compiled` reads, looked up now (each execution anew: they
+        are never stored), or None when it reads none."""
+        if not compiled.secret_names:
+            return None
+        return self.secrets.resolve(compiled.secret_names)
 
     def _handle(
         self,
@@ -212,6 +349,7 @@ class RunService:
         max_concurrency: int | None,
         *,
         resumed: bool,
+        secrets: ResolvedSecrets | None = None,
     ) -> RunHandle:
         run = WorkflowRun(
             compiled,
@@ -221,31 +359,121 @@ class RunService:
             recorder=self.store.recorder(),
             max_concurrency=max_concurrency or self.max_concurrency,
             transport=self._transport,
+            limits=self.limits,
+            executor=self.executor,
+            secrets=secrets,
         )
         handle = RunHandle(self, run, resumed=resumed)
         self._active[run_id] = handle
+        for watcher in self._watchers.pop(run_id, ()):
+            if not watcher.done():
+                watcher.set_result(handle)
         return handle
 
     def cancel(self, run_id: str) -> bool:
-        """Cancel a run this service is executing; False when it is not one of them."""
+        """Cancel a run this service is executing or holds in its queue, or an execution made
+        by `create` and never triggered (CANCELLED at once); False when it is none of these."""
+        if self._queue.cancel(run_id):
+            return True
         handle = self._active.get(run_id)
         if handle is None:
-            return False
+            return self.store.runs.cancel_pending(run_id)
         handle.cancel()
         return True
+
+    def submit(self, handle: RunHandle) -> None:
+        """Execute `handle` on the running event loop, now or, when `max_active_runs` runs are
+        executing already, as soon as one ends (in the order submitted)."""
+        self._queue.submit(handle)
+
+    @property
+    def queued(self) -> int:
+        """Submitted runs waiting for a free slot."""
+        return self._queue.waiting
+
+    async def stop_runs(self) -> None:
+        """Cancel every submitted run, executing or waiting, and wait until each has recorded
+        its end (CANCELLED, or whatever it reached first), then close the shared connections:
+        for a server shutting down."""
+        await self._queue.stop()
+        if self._shared is not None:
+            await self._shared.close()
 
     def active(self, run_id: str) -> RunHandle | None:
         """The handle of a run this service is executing now, if it is one."""
         return self._active.get(run_id)
 
+    async def wait_until_active(self, run_id: str, timeout_s: float) -> RunHandle | None:
+        """The run's handle as soon as this service starts or resumes it (before it has sent
+        any event), or None after `timeout_s`. Call it on the loop that starts runs."""
+        handle = self._active.get(run_id)
+        if handle is not None:
+            return handle
+        watcher: asyncio.Future[RunHandle] = asyncio.get_running_loop().create_future()
+        self._watchers.setdefault(run_id, []).append(watcher)
+        try:
+            return await asyncio.wait_for(watcher, timeout_s)
+        except TimeoutError:
+            return None
+        finally:
+            watchers = self._watchers.get(run_id, [])
+            if watcher in watchers:
+                watchers.remove(watcher)
+                if not watchers:
+                    del self._watchers[run_id]
+
     # -- history ----------------------------------------------------------------------------
 
     def list_runs(
-        self, *, workflow: str | None = None, limit: int | None = None
+        self,
+        *,
+        workflow: str | None = None,
+        limit: int | None = None,
+        state: RunState | None = None,
+        starting_after: str | None = None,
     ) -> list[RunSummary]:
-        """Newest first; every process's runs, including those still running."""
-        return self.store.runs.list_runs(workflow=workflow, limit=limit)
+        """Newest first; every process's runs, including those still running. With
+        `starting_after` (a run id), the runs listed after it (UnknownRunError)."""
+        return self.store.runs.list_runs(
+            workflow=workflow, limit=limit, state=state, starting_after=starting_after
+        )
 
     def load(self, run_id: str) -> StoredRun:
         """A run as stored, by id or unique prefix (UnknownRunError, AmbiguousRunIdError)."""
         return self.store.runs.load(run_id)
+
+    def get(self, run_id: str) -> StoredRun:
+        """A run as stored, by its whole id only (UnknownRunError): what the REST API takes."""
+        return self.store.runs.load(run_id, exact=True)
+
+
+class RunNotPendingError(StoreError):
+    """`trigger` on an execution that is not waiting for one; `state` is where it is now."""
+
+    def __init__(self, run_id: str, state: RunState) -> None:
+        super().__init__(f"execution {run_id} is {state.value}, not waiting for a trigger")
+        self.run_id = run_id
+        self.state = state
+
+
+def _masked(
+    params: Mapping[str, Any] | None, secrets: ResolvedSecrets | None
+) -> Mapping[str, Any] | None:
+    """The params as the store keeps them: a secret's value in them is masked (the run itself
+    gets them as given)."""
+    if params is None or secrets is None:
+        return params
+    return SecretMask(secrets.values.values()).value(params)
+
+
+def _limits_from_env() -> RunLimits:
+    try:
+        return RunLimits.from_env()
+    except ValueError as exc:  # a bad setting should not stop the editor or the server
+        log.warning("%s; using the default", exc)
+        return RunLimits()
+
+
+def _aiohttp_wanted() -> bool:
+    """The engine's own choice of network layer (engine/context.py): aiohttp unless told."""
+    return os.environ.get("FLOWDESK_HTTP_TRANSPORT", "aiohttp") != "httpx"

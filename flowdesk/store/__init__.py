@@ -12,6 +12,7 @@ from flowdesk.store.errors import (
     UnknownDefinitionError,
     UnknownRunError,
 )
+from flowdesk.store.idempotency import IdempotencyRepository, KeyOutcome, KeyState
 from flowdesk.store.owner import ProcessIdentity
 from flowdesk.store.paths import DatabaseLocation, default_db_path, resolve_db_location
 from flowdesk.store.recorder import SQLiteRecorder
@@ -28,6 +29,9 @@ __all__ = [
     "DatabaseOpenError",
     "DefinitionRepository",
     "DefinitionSummary",
+    "IdempotencyRepository",
+    "KeyOutcome",
+    "KeyState",
     "ProcessIdentity",
     "ResumePlan",
     "RunNotResumableError",

@@ -1,4 +1,4 @@
-"""Opening the SQLite file: checks before trust, schema creation, pragmas, error translation.
+"""Opening the SQLite file: checks before trust, schema creation, pragmas.
 
 Opening never damages a file it does not understand: a file that is not SQLite,
 belongs to another program or was written by a newer FlowDesk is refused with
@@ -8,21 +8,27 @@ a typed error before anything is written.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from flowdesk.store.errors import (
     CorruptDatabaseError,
-    DatabaseLockedError,
     DatabaseOpenError,
     SchemaVersionError,
-    StoreError,
 )
-from flowdesk.store.tables import APPLICATION_ID, SCHEMA_VERSION, TABLES
+from flowdesk.store.sqlite_errors import translator
+from flowdesk.store.tables import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    TABLE_SINCE,
+    TABLES,
+    IdempotencyRecord,
+)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -47,30 +53,6 @@ def connect(path: Path, busy_timeout_s: float, *, read_only: bool = False) -> sq
     return connection
 
 
-def translator(path: Path, busy_timeout_s: float) -> Callable[[BaseException], BaseException]:
-    """Turn sqlite3 errors into typed store errors with one-line messages naming the file."""
-
-    def translate(exc: BaseException) -> BaseException:
-        if isinstance(exc, StoreError) or not isinstance(exc, sqlite3.Error):
-            return exc
-        message = str(exc)
-        if isinstance(exc, sqlite3.OperationalError):
-            if "locked" in message or "busy" in message:
-                return DatabaseLockedError(
-                    f"database {path} is locked by another process "
-                    f"(waited {busy_timeout_s:g} s; set FLOWDESK_DB_TIMEOUT to wait longer)"
-                )
-            if "unable to open" in message:
-                return DatabaseOpenError(f"cannot open database {path}: {message}")
-            if "malformed" not in message and "not a database" not in message:
-                return DatabaseOpenError(f"database {path}: {message}")
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.IntegrityError):
-            return CorruptDatabaseError(f"database {path} is damaged or not a database: {message}")
-        return StoreError(f"database {path}: {message}")
-
-    return translate
-
-
 def prepare_database(path: Path, busy_timeout_s: float, *, create: bool) -> None:
     """Check the file is a FlowDesk database we understand (creating it when allowed)."""
     _check_file(path, create=create)
@@ -91,6 +73,17 @@ def prepare_database(path: Path, busy_timeout_s: float, *, create: bool) -> None
         connection.close()
 
 
+def _create_statements(table: Table, *, if_not_exists: bool = False) -> tuple[str, ...]:
+    """CREATE TABLE and CREATE INDEX statements for one table, in SQLite's dialect."""
+    dialect = sqlite_dialect.dialect()
+    statements = [str(CreateTable(table, if_not_exists=if_not_exists).compile(dialect=dialect))]
+    statements += [
+        str(CreateIndex(index, if_not_exists=if_not_exists).compile(dialect=dialect))
+        for index in sorted(table.indexes, key=lambda index: str(index.name))
+    ]
+    return tuple(statements)
+
+
 MIGRATIONS = {
     1: (
         "ALTER TABLE runs ADD COLUMN resumed_at VARCHAR",
@@ -98,7 +91,9 @@ MIGRATIONS = {
         # resume, and the first start is lost; creation is the closest time we have.
         "UPDATE runs SET resumed_at = started_at, started_at = created_at "
         "WHERE executions > 1 AND started_at IS NOT NULL",
-    )
+    ),
+    # IF NOT EXISTS: a file a test (or a downgrade) marked older may have the table already.
+    2: _create_statements(IdempotencyRecord.__table__, if_not_exists=True),
 }
 """Schema version -> the statements that bring a file of that version to the next one."""
 
@@ -130,9 +125,13 @@ def _migrate(connection: sqlite3.Connection) -> None:
 
 
 def _check_file(path: Path, *, create: bool) -> None:
-    if path.is_dir():
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError as exc:  # a folder on the way that cannot be entered (PermissionError)
+        raise DatabaseOpenError(f"cannot open database {path}: {exc.strerror or exc}") from None
+    if is_dir:
         raise DatabaseOpenError(f"database {path} is a directory, not a file")
-    if not path.exists():
+    if not exists:
         if not create:
             raise DatabaseOpenError(f"no FlowDesk database at {path}")
         try:
@@ -171,7 +170,8 @@ def _is_ours(connection: sqlite3.Connection, path: Path) -> bool:
         )
     if version < 1:
         raise SchemaVersionError(f"database {path} has an unknown schema version {version}")
-    missing = {table.name for table in TABLES} - tables
+    expected = {table.name for table in TABLES if TABLE_SINCE.get(table.name, 1) <= version}
+    missing = expected - tables
     if missing:
         raise CorruptDatabaseError(
             f"database {path} is damaged: missing table(s) {', '.join(sorted(missing))}"
@@ -184,10 +184,8 @@ def _create_schema(connection: sqlite3.Connection, path: Path) -> None:
     with _immediate(connection):
         if _is_ours(connection, path):  # another process created it while we waited
             return
-        dialect = sqlite_dialect.dialect()
         for table in TABLES:
-            connection.execute(str(CreateTable(table).compile(dialect=dialect)))
-            for index in table.indexes:
-                connection.execute(str(CreateIndex(index).compile(dialect=dialect)))
+            for statement in _create_statements(table):
+                connection.execute(statement)
         connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

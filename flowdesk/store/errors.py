@@ -23,6 +23,10 @@ class DatabaseLockedError(StoreError):
     """Another process holds the write lock longer than the busy timeout."""
 
 
+class ValueTooLargeError(StoreError):
+    """A value is larger than SQLite stores (SQLITE_TOOBIG): the value's fault, not the file's."""
+
+
 class UnknownRunError(StoreError, LookupError):
     """No run has this id (or id prefix)."""
 

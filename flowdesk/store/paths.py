@@ -11,6 +11,7 @@ import platformdirs
 
 DB_ENV = "FLOWDESK_DB"
 TIMEOUT_ENV = "FLOWDESK_DB_TIMEOUT"
+MAX_LENGTH_ENV = "FLOWDESK_DB_MAX_LENGTH"
 DB_FILENAME = "flowdesk.db"
 DEFAULT_BUSY_TIMEOUT_S = 5.0
 
@@ -46,3 +47,15 @@ def busy_timeout_s(environ: Mapping[str, str] | None = None) -> float:
     except ValueError:
         return DEFAULT_BUSY_TIMEOUT_S
     return max(value, 0.0)
+
+
+def max_length_bytes(environ: Mapping[str, str] | None = None) -> int | None:
+    """The largest value (and row) the store writes, in bytes (FLOWDESK_DB_MAX_LENGTH); None
+    keeps SQLite's own limit (1 GB). Lowering it shows what happens to a node whose output the
+    database cannot hold (the tests do), or keeps one node from growing the file without bound."""
+    environ = os.environ if environ is None else environ
+    try:
+        value = int(environ.get(MAX_LENGTH_ENV, ""))
+    except ValueError:
+        return None
+    return value if value > 0 else None

@@ -14,9 +14,9 @@ import sqlite3
 from functools import partial
 from typing import Any
 
-from flowdesk.engine import NodeResult, NodeState, RunResult, RunState
+from flowdesk.engine import NodeResult, NodeState, ResultNotRecordable, RunResult, RunState
 from flowdesk.store.codec import to_json_text, to_text
-from flowdesk.store.errors import RunNotResumableError
+from flowdesk.store.errors import RunNotResumableError, ValueTooLargeError
 from flowdesk.store.owner import ProcessIdentity
 from flowdesk.store.writer import Writer
 
@@ -90,7 +90,12 @@ class SQLiteRecorder:
             started_at=result.started_at,
             finished_at=result.finished_at,
         )
-        await self._writer.execute_async(UPDATE_NODE_SQL, partial(node_row, run_id, snapshot))
+        try:
+            await self._writer.execute_async(
+                UPDATE_NODE_SQL, partial(node_row, run_id, snapshot), self._loop
+            )
+        except ValueTooLargeError as exc:  # the node fails; the run and the store carry on
+            raise ResultNotRecordable(f"result too large to store: {exc}") from None
 
     async def run_finished(self, run: RunResult) -> None:
         """Write the final state and every node result not written yet (SKIPPED, most of all)."""
@@ -106,7 +111,7 @@ class SQLiteRecorder:
             finished_at=to_text(run.finished_at),
             rows=rows,
         )
-        await self._writer.call_async(finish)
+        await self._writer.call_async(finish, self._loop)
         self._in_flight.discard(run.run_id)
 
 
@@ -134,17 +139,21 @@ def claim_run(
 ) -> str | None:
     """Make `owner` the process running `run_id`; None on success, else why not.
 
-    A run can be claimed when it is PENDING and ours (just created) or resumable. Every node
-    already SUCCEEDED must be reused by this execution: a node never runs twice in a run.
+    A run can be claimed when it is resumable, or ours and never executed: PENDING (just
+    created) or RUNNING (triggered through the REST API and waiting for a free slot, see
+    `RunRepository.trigger`). Every node already SUCCEEDED must be reused by this execution:
+    a node never runs twice in a run.
     """
     row = connection.execute(
-        "SELECT state, owner_pid, owner_token, owner_host FROM runs WHERE id = ?", (run_id,)
+        "SELECT state, owner_pid, owner_token, owner_host, executions FROM runs WHERE id = ?",
+        (run_id,),
     ).fetchone()
     if row is None:
         return f"no run with id '{run_id}' in the store (create it with create_run first)"
-    state, pid, token, host = row
+    state, pid, token, host, executions = row
     ours = (pid, token, host) == (owner.pid, owner.start_token, owner.host)
-    if not (RunState(state).resumable or (state == RunState.PENDING.value and ours)):
+    fresh = state == RunState.PENDING.value or (state == RunState.RUNNING.value and executions == 0)
+    if not (RunState(state).resumable or (fresh and ours)):
         return f"run {run_id} is {state}; it cannot be started again"
     succeeded = {
         node_id

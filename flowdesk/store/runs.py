@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 
 from flowdesk.engine import NodeState, RunState
@@ -24,6 +25,7 @@ from flowdesk.model import WorkflowDefinition, WorkflowLoadError, dump_snapshot,
 from flowdesk.store.codec import from_json_text, from_text, to_text, utc_now
 from flowdesk.store.errors import (
     AmbiguousRunIdError,
+    CorruptDatabaseError,
     RunNotResumableError,
     StoreError,
     UnknownRunError,
@@ -120,10 +122,35 @@ class RunRepository:
         """(run id, created). With a key seen before for this workflow: (that run's id, False).
 
         `definition_json` is the snapshot to store when the caller has it already."""
+        return self._writer.call(
+            self._creation(definition, params, idempotency_key, run_id, definition_json)
+        )
+
+    async def create_unowned(
+        self, definition: WorkflowDefinition, *, run_id: str, definition_json: str
+    ) -> None:
+        """A PENDING run with no owner: it waits for `trigger` from any process (the REST API's
+        executions), and no process's death makes it INTERRUPTED."""
+        await self._writer.call_async(
+            self._creation(definition, None, None, run_id, definition_json, owned=False)
+        )
+
+    def _creation(
+        self,
+        definition: WorkflowDefinition,
+        params: Mapping[str, Any] | None,
+        idempotency_key: str | None,
+        run_id: str | None,
+        definition_json: str | None,
+        *,
+        owned: bool = True,
+    ) -> Callable[[sqlite3.Connection], tuple[str, bool]]:
+        """The writer operation that inserts a run and its node rows."""
         new_id = run_id or uuid.uuid4().hex
         definition_json = definition_json or dump_snapshot(definition)
         params_json = json.dumps(dict(params or {}), separators=(",", ":"))
-        owner = self._identity
+        identity = self._identity
+        owner = (identity.pid, identity.start_token, identity.host) if owned else (None,) * 3
         created_at = to_text(utc_now())
         nodes = [(new_id, node.id, i) for i, node in enumerate(definition.nodes)]
 
@@ -146,9 +173,7 @@ class RunRepository:
                     params_json,
                     RunState.PENDING.value,
                     idempotency_key,
-                    owner.pid,
-                    owner.start_token,
-                    owner.host,
+                    *owner,
                     created_at,
                 ),
             )
@@ -159,7 +184,7 @@ class RunRepository:
             )
             return new_id, True
 
-        return self._writer.call(create)
+        return create
 
     def rebind_definition(
         self, run_id: str, definition: WorkflowDefinition, keep: Collection[str]
@@ -210,6 +235,95 @@ class RunRepository:
 
         self._writer.call(rebind)
 
+    async def trigger(
+        self, run_id: str, params: Mapping[str, Any] | None
+    ) -> tuple[RunState, str | None]:
+        """Take an unowned PENDING run (`create_run(..., owned=False)`) for this process: it
+        becomes RUNNING with these params, waiting to be claimed by its execution here.
+
+        (state before, the stored snapshot) when taken; (its state, None) when it is not an
+        unowned PENDING run (triggered already, or another process's). UnknownRunError.
+        """
+        params_json = json.dumps(dict(params or {}), separators=(",", ":"))
+        owner = self._identity
+
+        def take(connection: sqlite3.Connection) -> tuple[str, str | None] | None:
+            row = connection.execute(
+                "SELECT state, owner_pid, definition_json FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            state, owner_pid, definition_json = row
+            if state != RunState.PENDING.value or owner_pid is not None:
+                return state, None
+            connection.execute(
+                "UPDATE runs SET state = ?, params_json = ?, owner_pid = ?, owner_token = ?, "
+                "owner_host = ? WHERE id = ?",
+                (
+                    RunState.RUNNING.value,
+                    params_json,
+                    owner.pid,
+                    owner.start_token,
+                    owner.host,
+                    run_id,
+                ),
+            )
+            return state, definition_json
+
+        taken = await self._writer.call_async(take)
+        if taken is None:
+            raise UnknownRunError(f"no run with id '{run_id}'")
+        return RunState(taken[0]), taken[1]
+
+    def snapshot(self, run_id: str) -> str:
+        """The definition a run is bound to (whole ids only); UnknownRunError."""
+        with Session(self._engine) as session:
+            record = session.get(RunRecord, run_id)
+        if record is None:
+            raise UnknownRunError(f"no run with id '{run_id}'")
+        return record.definition_json
+
+    async def untrigger(self, run_id: str) -> None:
+        """Undo `trigger` when the run cannot be built after all (its workflow no longer
+        compiles here): PENDING with no owner again, as if never triggered."""
+        owner = self._identity
+        await self._writer.call_async(
+            lambda connection: connection.execute(
+                "UPDATE runs SET state = ?, params_json = '{}', owner_pid = NULL, "
+                "owner_token = NULL, owner_host = NULL WHERE id = ? AND state = ? "
+                "AND executions = 0 AND owner_pid = ? AND owner_token IS ?",
+                (
+                    RunState.PENDING.value,
+                    run_id,
+                    RunState.RUNNING.value,
+                    owner.pid,
+                    owner.start_token,
+                ),
+            )
+        )
+
+    def cancel_pending(self, run_id: str) -> bool:
+        """CANCELLED for an unowned PENDING run that was never triggered (its nodes SKIPPED);
+        False when the run is not such a run."""
+        finished_at = to_text(utc_now())
+
+        def cancel(connection: sqlite3.Connection) -> bool:
+            cursor = connection.execute(
+                "UPDATE runs SET state = ?, finished_at = ? "
+                "WHERE id = ? AND state = ? AND owner_pid IS NULL",
+                (RunState.CANCELLED.value, finished_at, run_id, RunState.PENDING.value),
+            )
+            if not cursor.rowcount:
+                return False
+            connection.execute(
+                "UPDATE node_runs SET state = ?, error = 'run cancelled', finished_at = ? "
+                "WHERE run_id = ? AND state = ?",
+                (NodeState.SKIPPED.value, finished_at, run_id, NodeState.PENDING.value),
+            )
+            return True
+
+        return bool(self._writer.call(cancel))
+
     def recover_interrupted(self) -> list[str]:
         """Mark INTERRUPTED every PENDING/RUNNING run whose owning process has ended."""
         with Session(self._engine) as session:
@@ -217,7 +331,9 @@ class RunRepository:
             dead = [
                 (record.id, record.owner_pid, record.owner_token)
                 for record in live
-                if not is_alive(_owner(record), here=self._identity)  # type: ignore[arg-type]
+                # An unowned PENDING run waits for a trigger; no process's death concerns it.
+                if record.owner_pid is not None
+                and not is_alive(_owner(record), here=self._identity)  # type: ignore[arg-type]
             ]
         if not dead:
             return []
@@ -239,9 +355,17 @@ class RunRepository:
 
     # -- reading --------------------------------------------------------------------------
 
-    def resolve_id(self, id_or_prefix: str) -> str:
-        """The full id of the run with this id, or the only run whose id starts with it."""
-        text = id_or_prefix.strip()
+    def resolve_id(self, id_or_prefix: str, *, exact: bool = False) -> str:
+        """The full id of the run with this id, or the only run whose id starts with it.
+        With `exact` (the REST API takes whole ids only) the id as given, for the caller's
+        own look-up, which says whether it exists."""
+        text = id_or_prefix if exact else id_or_prefix.strip()
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that were not UTF-8 (argv): SQLite cannot take them
+            raise UnknownRunError(f"no run with id '{id_or_prefix}'") from None
+        if exact:
+            return text
         with Session(self._engine) as session:
             if text and session.get(RunRecord, text) is not None:
                 return text
@@ -259,33 +383,42 @@ class RunRepository:
         return matches[0]
 
     def list_runs(
-        self, *, limit: int | None = None, workflow: str | None = None
+        self,
+        *,
+        limit: int | None = None,
+        workflow: str | None = None,
+        state: RunState | None = None,
+        starting_after: str | None = None,
     ) -> list[RunSummary]:
-        """Newest first; only the runs of `workflow` when it is given."""
+        """Newest first; only the runs of `workflow` (and in `state`) when given; with
+        `starting_after`, only runs listed after that one (a page; UnknownRunError)."""
         with Session(self._engine) as session:
             query = select(RunRecord).order_by(
                 col(RunRecord.created_at).desc(), col(RunRecord.id).desc()
             )
             if workflow is not None:
                 query = query.where(RunRecord.workflow == workflow)
+            if state is not None:
+                query = query.where(RunRecord.state == state.value)
+            if starting_after is not None:
+                cursor = session.get(RunRecord, starting_after)
+                if cursor is None:
+                    raise UnknownRunError(f"no run with id '{starting_after}'")
+                query = query.where(
+                    or_(
+                        col(RunRecord.created_at) < cursor.created_at,
+                        and_(
+                            col(RunRecord.created_at) == cursor.created_at,
+                            col(RunRecord.id) < cursor.id,
+                        ),
+                    )
+                )
             if limit is not None:
                 query = query.limit(limit)
-            return [
-                RunSummary(
-                    record.id,
-                    record.workflow,
-                    RunState(record.state),
-                    from_text(record.created_at),  # type: ignore[arg-type]
-                    from_text(record.started_at),
-                    from_text(record.finished_at),
-                    from_json_text(record.params_json),
-                    from_text(record.resumed_at),
-                )
-                for record in session.exec(query)
-            ]
+            return [_summary(record) for record in session.exec(query)]
 
-    def load(self, id_or_prefix: str) -> StoredRun:
-        run_id = self.resolve_id(id_or_prefix)
+    def load(self, id_or_prefix: str, *, exact: bool = False) -> StoredRun:
+        run_id = self.resolve_id(id_or_prefix, exact=exact)
         with Session(self._engine) as session:
             record = session.get(RunRecord, run_id)
             if record is None:
@@ -299,26 +432,8 @@ class RunRepository:
             definition = parse_workflow(record.definition_json)
         except WorkflowLoadError as exc:
             raise StoreError(f"run {run_id}: its stored definition cannot be read: {exc}") from None
-        nodes = {row.node_id: _node_result(row) for row in rows}
-        result = RunResult(
-            run_id=record.id,
-            workflow=record.workflow,
-            state=RunState(record.state),
-            params=from_json_text(record.params_json) or {},
-            nodes=nodes,
-            output_node_ids=[n.id for n in definition.nodes if n.handler == "output"],
-            started_at=from_text(record.started_at),
-            finished_at=from_text(record.finished_at),
-        )
-        return StoredRun(
-            result=result,
-            definition=definition,
-            idempotency_key=record.idempotency_key,
-            created_at=from_text(record.created_at),  # type: ignore[arg-type]
-            executions=record.executions,
-            owner=_owner(record),
-            resumed_at=from_text(record.resumed_at),
-        )
+        with _decoding(run_id):
+            return _stored_run(record, rows, definition)
 
     def find_by_idempotency_key(self, workflow: str, key: str) -> StoredRun | None:
         with Session(self._engine) as session:
@@ -356,6 +471,57 @@ class RunRepository:
                 if node.state is NodeState.SUCCEEDED
             },
         )
+
+
+@contextmanager
+def _decoding(run_id: str) -> Iterator[None]:
+    """A stored value that does not decode (a time, a state, JSON) can only come from a page
+    damaged in a way SQLite does not notice: say so, in one line."""
+    try:
+        yield
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise CorruptDatabaseError(
+            f"run {run_id}: its stored record is damaged and cannot be read "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+
+
+def _summary(record: RunRecord) -> RunSummary:
+    with _decoding(record.id):
+        return RunSummary(
+            record.id,
+            record.workflow,
+            RunState(record.state),
+            from_text(record.created_at),  # type: ignore[arg-type]
+            from_text(record.started_at),
+            from_text(record.finished_at),
+            from_json_text(record.params_json),
+            from_text(record.resumed_at),
+        )
+
+
+def _stored_run(
+    record: RunRecord, rows: Sequence[NodeRunRecord], definition: WorkflowDefinition
+) -> StoredRun:
+    result = RunResult(
+        run_id=record.id,
+        workflow=record.workflow,
+        state=RunState(record.state),
+        params=from_json_text(record.params_json) or {},
+        nodes={row.node_id: _node_result(row) for row in rows},
+        output_node_ids=[n.id for n in definition.nodes if n.handler == "output"],
+        started_at=from_text(record.started_at),
+        finished_at=from_text(record.finished_at),
+    )
+    return StoredRun(
+        result=result,
+        definition=definition,
+        idempotency_key=record.idempotency_key,
+        created_at=from_text(record.created_at),  # type: ignore[arg-type]
+        executions=record.executions,
+        owner=_owner(record),
+        resumed_at=from_text(record.resumed_at),
+    )
 
 
 def _owner(record: RunRecord) -> ProcessIdentity | None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2
-"""1: the first release. 2: runs.resumed_at (database.py migrates 1 to 2 in place)."""
+SCHEMA_VERSION = 3
+"""1: the first release. 2: runs.resumed_at. 3: idempotency_keys, the REST API's
+Idempotency-Key header (database.py migrates each version to the next in place)."""
 APPLICATION_ID = 0x464C4F57
 """PRAGMA application_id of every FlowDesk database ("FLOW")."""
 
@@ -75,4 +76,32 @@ class NodeRunRecord(SQLModel, table=True):
     finished_at: str | None = None
 
 
-TABLES = [DefinitionRecord.__table__, RunRecord.__table__, NodeRunRecord.__table__]
+class IdempotencyRecord(SQLModel, table=True):
+    """A request made with an Idempotency-Key (REST API): what it asked and what it answered.
+
+    One key space for the whole database. `status_code` is NULL while the first request is
+    still being answered by its owner process; rows older than a day are purged.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_created", "created_at"),)
+
+    key: str = Field(primary_key=True)
+    fingerprint: str
+    """sha256 of the method, the path and the body: the same key with another request is refused."""
+    status_code: int | None = None
+    response_json: str | None = None
+    owner_pid: int | None = None
+    owner_token: str | None = None
+    owner_host: str | None = None
+    created_at: str
+
+
+TABLES = [
+    DefinitionRecord.__table__,
+    RunRecord.__table__,
+    NodeRunRecord.__table__,
+    IdempotencyRecord.__table__,
+]
+TABLE_SINCE = {IdempotencyRecord.__tablename__: 3}
+"""Tables added after version 1 -> the schema version that added them."""

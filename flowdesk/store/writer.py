@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flowdesk.store.errors import StoreError
+from flowdesk.store.errors import StoreError, ValueTooLargeError
 
 log = logging.getLogger(__name__)
 Operation = Callable[[sqlite3.Connection], Any]
@@ -82,20 +82,26 @@ class Writer:
         self._put(_Job(None, None, operation, waiter, None))
         return waiter.result()
 
-    async def call_async(self, operation: Operation) -> Any:
-        loop = asyncio.get_running_loop()
+    async def call_async(
+        self, operation: Operation, loop: asyncio.AbstractEventLoop | None = None
+    ) -> Any:
+        """`loop`: the caller's loop when it knows it (under qasync a task step may not find a
+        running loop through asyncio)."""
+        loop = loop or asyncio.get_running_loop()
         waiter = loop.create_future()
         self._put(_Job(None, None, operation, waiter, loop))
         return await waiter
 
-    async def execute_async(self, sql: str, make_row: RowFactory) -> None:
+    async def execute_async(
+        self, sql: str, make_row: RowFactory, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         """Run one parameterised statement; rows queued together share one executemany.
 
         Rows from one turn of the event loop are gathered first (nodes that finish
         together), then committed in one transaction: right here when the writer
-        thread is idle, else by the thread.
+        thread is idle, else by the thread. `loop` as for `call_async`.
         """
-        loop = asyncio.get_running_loop()
+        loop = loop or asyncio.get_running_loop()
         waiter = loop.create_future()
         if not self._turn:
             loop.call_soon(self._flush_turn)
@@ -104,7 +110,7 @@ class Writer:
 
     def execute_soon(self, sql: str, make_row: RowFactory, loop: asyncio.AbstractEventLoop) -> None:
         """Queue a statement with this turn's rows without waiting for its commit (for marks
-        worth keeping but never worth delaying a node for). A failure is logged."""
+        worth keeping but never worth delaying a node for). A failure is logged (debug)."""
         waiter = loop.create_future()
         waiter.add_done_callback(_log_failure)
         if not self._turn:
@@ -237,6 +243,26 @@ class Writer:
                 except Exception as exc:  # one bad row fails its own caller only
                     errors[index] = StoreError(f"cannot store this value: {exc}")
         live = [i for i in range(len(batch)) if errors[i] is None]
+        error = self._transaction(connection, batch, live, rows, results)
+        if isinstance(error, ValueTooLargeError) and len(live) > 1:
+            # One value too large fails its own caller only: the rest commit one by one.
+            for index in live:
+                errors[index] = self._transaction(connection, batch, [index], rows, results)
+        elif error is not None:
+            for index in live:
+                errors[index] = error
+        return results, errors
+
+    def _transaction(
+        self,
+        connection: sqlite3.Connection,
+        batch: list[_Job],
+        live: list[int],
+        rows: list[Sequence[Any] | None],
+        results: list[Any],
+    ) -> BaseException | None:
+        """Commit the jobs `live` (indices into `batch`) in one transaction; the translated
+        error when it failed and was rolled back."""
         try:
             connection.execute("BEGIN IMMEDIATE")
             position = 0
@@ -259,10 +285,8 @@ class Writer:
                     connection.execute("ROLLBACK")
                 except sqlite3.Error:  # pragma: no cover - the connection is already broken
                     log.exception("rollback failed")
-            translated = self._translate(exc)
-            for index in live:
-                errors[index] = translated
-        return results, errors
+            return self._translate(exc)
+        return None
 
 
 def _settle(batch: list[_Job], results: list[Any], errors: list[BaseException | None]) -> None:
@@ -290,8 +314,10 @@ def _settle(batch: list[_Job], results: list[Any], errors: list[BaseException | 
 
 
 def _log_failure(waiter: asyncio.Future[Any]) -> None:
+    """Debug only: the node's own result, written next, reports a store that lasts failing
+    (in one line, at the front-end), and a mark lost to a passing lock costs nothing."""
     if not waiter.cancelled() and waiter.exception() is not None:
-        log.warning("could not record a mark: %s", waiter.exception())
+        log.debug("could not record a mark: %s", waiter.exception())
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:

@@ -19,12 +19,17 @@ def open_seed_and_select(seed, window, node_id: str) -> None:
 def test_fields_follow_the_handler_schema(seed, window):
     open_seed_and_select(seed, window, "get_user")
     fields = window.config_form.fields
-    assert set(fields) == {"url", "method", "headers", "query", "json", "body", "timeout_s"}
+    assert set(fields) == {
+        "url", "method", "headers", "query", "json", "body", "timeout_s", "max_response_mb"
+    }  # fmt: skip
     assert isinstance(fields["url"].widget, QPlainTextEdit)  # may hold templates: multi-line
     assert isinstance(fields["method"].widget, QComboBox)
     assert fields["method"].widget.findText("POST") >= 0
     assert isinstance(fields["headers"].widget, QPlainTextEdit)  # JSON
     assert isinstance(fields["timeout_s"].widget, QLineEdit)
+    assert isinstance(fields["max_response_mb"].widget, QLineEdit)
+    assert fields["max_response_mb"].widget.placeholderText() == "(default: 50)"
+    assert "MB" in fields["max_response_mb"].widget.toolTip()
     assert fields["url"].widget.toPlainText() == "http://localhost:8911/document/policy/list"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QIcon, QPalette
 
@@ -11,6 +12,9 @@ from flowdesk.engine.states import RunState
 from flowdesk.gui import theme
 from flowdesk.gui.examples import needs_demo_service, port_is_open
 from flowdesk.model import load_workflow
+
+# The demo service's fixed port (8911): one module at a time uses it, across xdist workers.
+pytestmark = pytest.mark.usefixtures("demo_port_turn")
 
 
 def test_every_referenced_resource_exists_and_loads(qapp) -> None:

@@ -120,3 +120,8 @@ def test_a_string_that_would_read_back_as_json_is_shown_quoted(window):
     shown = window.config_form.fields["value"].widget.toPlainText()
     assert shown == '"rows: [{{ params.n }}]"'
     assert window.config_form.commit_pending()
+
+
+def test_a_field_beyond_flowdesks_json_limits_is_refused_with_the_reason() -> None:
+    value, error = parse_json_field("[" * 5000 + "]" * 5000, text_allowed=False)
+    assert value is None and "nested more than 200 levels" in (error or "")

@@ -15,6 +15,14 @@ def test_parse_params() -> None:
     assert parse_params("{oops")[1].startswith("line 1, column 2")
 
 
+def test_params_beyond_flowdesks_json_limits_are_refused_with_the_reason() -> None:
+    assert (
+        "nested more than 200 levels" in parse_params('{"a": ' + "[" * 5000 + "]" * 5000 + "}")[1]
+    )
+    assert "number too long" in parse_params('{"a": ' + "9" * 5000 + "}")[1]
+    assert "surrogate" in parse_params('{"a": "\\ud800"}')[1]
+
+
 def test_invalid_json_disables_run_and_ctrl_enter_runs(qtbot) -> None:
     dialog = ParamsDialog(None, "wf", "{}")
     qtbot.addWidget(dialog)

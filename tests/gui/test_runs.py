@@ -405,3 +405,34 @@ def test_a_burst_of_events_is_painted_in_few_batches(window, loop, tmp_path) -> 
     finish(window, loop)
     assert all(painted(window, n) == "SUCCEEDED" for n in window.canvas.nodes)
     assert len(paints) < 20, f"{len(paints)} repaints for ~600 events"
+
+
+def test_a_long_template_keeps_the_editor_responsive_and_cancel_stops_it(
+    window, loop, tmp_path
+) -> None:
+    """Loops in templates are evaluated off the GUI thread: the node shows RUNNING, timers
+    fire, and Cancel ends the node at once (issue 12, point 1)."""
+    slow = {
+        "id": "slow",
+        "handler": "transform",
+        "dependencies": ["input"],
+        "config": {
+            "value": "{% for a in input.lst %}{% for b in input.lst %}{% for c in input.lst %}"
+            "{% endfor %}{% endfor %}{% endfor %}"
+        },
+    }
+    window.open_file(write(tmp_path, [INPUT, slow]), ask=False)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(10)
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start()
+    window.dialogs.params_answers.append(json.dumps({"lst": list(range(1000))}))
+    window.runs.run()
+    loop.run_until_complete(until(lambda: painted(window, "slow") == "RUNNING"))
+    loop.run_until_complete(asyncio.sleep(0.3))
+    window.runs.cancel()
+    result = finish(window, loop)
+    timer.stop()
+    assert result.nodes["slow"].state.value == "CANCELLED"
+    assert len(ticks) >= 10  # about 30 in 0.3 s; none if the template held the GUI thread
