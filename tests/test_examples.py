@@ -42,6 +42,7 @@ def test_examples_are_all_covered() -> None:
         "fan_out_fan_in",
         "retries_and_timeout",
         "failing_branch",
+        "notify_only_on_change",
     }
 
 
@@ -93,6 +94,21 @@ def test_failing_branch(demo) -> None:
         "broken_summary": "SKIPPED",
         "output": "SKIPPED",
     }
+
+
+def test_notify_only_on_change_takes_one_branch_and_joins_once(demo) -> None:
+    unchanged = run_example("notify_only_on_change", {"user_id": 1, "last_name": "Ada Lovelace"})
+    assert unchanged.state is RunState.COMPLETED
+    assert unchanged.nodes["notify"].state.value == "SKIPPED"
+    assert unchanged.nodes["notify"].error == "condition false"
+    assert unchanged.results["output"] == {"summary": "Ada Lovelace is unchanged: nobody notified"}
+    assert demo.paths() == ["/users/1"]
+    demo.reset()
+    changed = run_example("notify_only_on_change", {"user_id": 1, "last_name": "Ada"})
+    assert changed.state is RunState.COMPLETED
+    assert changed.nodes["no_change"].error == "condition false"
+    assert changed.results["output"] == {"summary": "notified: Ada Lovelace changed their name"}
+    assert demo.paths() == ["/users/1", "/echo/notify"]
 
 
 def test_demo_server_command_serves_and_refuses_a_busy_port(demo) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from flowdesk.engine.clock import RunClock
-from flowdesk.engine.context import HandlerError, NodeContext, RunResources
+from flowdesk.engine.context import HandlerError, NodeContext, NodeLog, RunResources
 from flowdesk.engine.executor import LOCAL_SESSION, ExecutorError, ExecutorSession
 from flowdesk.engine.limits import MAX_VALUE_ENV, RunLimits
 from flowdesk.engine.masking import SecretMask
@@ -56,7 +56,9 @@ class NodePlan:
     templates_run_long: bool = False
     """Its templates have loops or macros: they are evaluated on a worker thread."""
     secret_refs: frozenset[str] = frozenset()
-    """The secrets its templates read (`secrets.NAME`)."""
+    """The secrets its templates read (`secrets.NAME`), its `when` included."""
+    condition_refs: frozenset[str] = frozenset()
+    """Upstream node ids its `when` uses."""
 
     @classmethod
     def build(cls, spec: NodeSpec, handler: HandlerSpec) -> NodePlan:
@@ -65,7 +67,11 @@ class NodePlan:
         refs = referenced_names(spec.config) - {PARAMS, SECRETS} if has_templates else frozenset()
         secrets = referenced_secrets(spec.config) if has_templates else frozenset()
         long = has_templates and runs_long(spec.config)
-        return cls(spec, handler, frozenset(refs), static, long, secrets)
+        condition_refs: frozenset[str] = frozenset()
+        if spec.when is not None:
+            condition_refs = referenced_names(spec.when) - {PARAMS, SECRETS}
+            secrets |= referenced_secrets(spec.when)
+        return cls(spec, handler, frozenset(refs), static, long, secrets, condition_refs)
 
     @property
     def node_id(self) -> str:
@@ -98,7 +104,8 @@ async def resolve_config(
     if plan.static_config is not None:
         return plan.static_config, plan.spec.config
     limits = limits or RunLimits()
-    context = {PARAMS: params, **{ref: outputs[ref] for ref in plan.template_refs}}
+    # An upstream node that did not succeed (skipped, or failed under a join rule) is `none`.
+    context = {PARAMS: params, **{ref: outputs.get(ref) for ref in plan.template_refs}}
     if plan.secret_refs:
         context[SECRETS] = secrets or SecretLookup()
     budget = TemplateBudget(
@@ -118,6 +125,40 @@ async def resolve_config(
         return plan.handler.config_model.model_validate(resolved), resolved
     except ValidationError as exc:
         raise NodeFailure(_config_error(exc), retryable=False) from None
+
+
+async def condition_holds(
+    plan: NodePlan,
+    params: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    limits: RunLimits | None = None,
+    secrets: SecretLookup | None = None,
+) -> bool:
+    """Whether the node's `when` is truthy (jinja truthiness of its value); True without one.
+
+    Evaluated within the same bounds as config templates; a template error raises
+    NodeFailure (the node fails). A skipped upstream node is `none` in it."""
+    if plan.spec.when is None:
+        return True
+    limits = limits or RunLimits()
+    context = {PARAMS: params, **{ref: outputs.get(ref) for ref in plan.condition_refs}}
+    if plan.secret_refs:
+        context[SECRETS] = secrets or SecretLookup()
+    budget = TemplateBudget(
+        max_bytes=limits.max_value_bytes,
+        timeout_s=plan.spec.timeout_s or limits.template_timeout_s,
+    )
+    when = plan.spec.when
+    try:
+        if runs_long(when):
+            value = await _on_worker_thread(
+                lambda: resolve_templates(when, context, "when", budget), budget
+            )
+        else:
+            value = resolve_templates(when, context, "when", budget)
+    except TemplateError as exc:
+        raise NodeFailure(str(exc), retryable=False) from None
+    return bool(value)
 
 
 async def _on_worker_thread(evaluate: Callable[[], Any], budget: TemplateBudget) -> Any:
@@ -258,7 +299,8 @@ def build_context(
     params: Mapping[str, Any],
     outputs: Mapping[str, Any],
     resources: RunResources,
+    log: NodeLog | None = None,
 ) -> NodeContext:
     return NodeContext(
-        run_id, plan.node_id, attempt, params, resources, plan.spec.dependencies, outputs
+        run_id, plan.node_id, attempt, params, resources, plan.spec.dependencies, outputs, log
     )

@@ -29,6 +29,8 @@ class NodeResult:
     finished_at: datetime | None = None
     reused: bool = False
     """True when the output came from an earlier execution of the same run (resume)."""
+    log: str | None = field(default=None, repr=False)
+    """What the handler wrote to the node's log (a `python` node's prints), masked."""
 
     @property
     def duration_s(self) -> float | None:

@@ -1,8 +1,10 @@
-"""The scheduler: start every node the moment its dependencies have succeeded.
+"""The scheduler: start every node the moment its dependencies allow it.
 
 Readiness is a count of unfinished dependencies per node, copied from the
-compiled workflow and counted down as nodes succeed (no polling, no graph
-walk per run). Ready nodes wait in a queue only when the run already has
+compiled workflow and counted down as nodes end (no polling, no graph walk
+per run). A node whose count reaches zero asks its join rule (trigger_rules.py)
+whether it runs; one whose rule can no longer be met is skipped at once, and
+its own children decide in turn. Ready nodes wait in a queue only when the run already has
 `max_concurrency` nodes in flight. A run's life is described in docs/architecture.md.
 """
 
@@ -20,7 +22,7 @@ from typing import Any
 import httpx
 
 from flowdesk.engine.clock import RunClock
-from flowdesk.engine.context import RunResources
+from flowdesk.engine.context import NodeLog, RunResources
 from flowdesk.engine.events import (
     EventStream,
     Listener,
@@ -34,6 +36,7 @@ from flowdesk.engine.execution import (
     NodeFailure,
     build_context,
     call_with_retries,
+    condition_holds,
     log_raised,
     resolve_config,
 )
@@ -45,6 +48,7 @@ from flowdesk.engine.recorder import NullRecorder, ResultNotRecordable, RunRecor
 from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.engine.results import NodeResult, RunResult
 from flowdesk.engine.states import NodeState, RunState
+from flowdesk.engine.trigger_rules import CONDITION_FALSE, decide, hopeless
 from flowdesk.model import WorkflowDefinition
 from flowdesk.model.secret_refs import ResolvedSecrets, SecretLookup
 
@@ -217,17 +221,38 @@ class WorkflowRun:
         while ready:
             reused = [node_id for node_id in ready if self._nodes[node_id].reused]
             self._queue.extend(node_id for node_id in ready if not self._nodes[node_id].reused)
-            ready = [child for node_id in reused for child in self._succeeded(node_id)]
+            ready = [
+                child for node_id in reused for child in self._settled(node_id, NodeState.SUCCEEDED)
+            ]
         self._pump()
 
-    def _succeeded(self, node_id: str) -> list[str]:
-        """Count `node_id` off its children's dependencies; the children now ready."""
+    def _settled(self, node_id: str, state: NodeState) -> list[str]:
+        """Count `node_id`, final in `state`, off its children's dependencies; the children now
+        ready. A child whose join rule can no longer be met is SKIPPED with the reason, and
+        counted off its own children in turn (a loop, not recursion: chains can be long)."""
         ready = []
         waiting_on = self._waiting_on
-        for child in self._children[node_id]:
-            waiting_on[child] -= 1
-            if waiting_on[child] == 0:
-                ready.append(child)
+        ended = [(node_id, state)]
+        while ended:
+            node_id, state = ended.pop()
+            for child in self._children[node_id]:
+                waiting_on[child] -= 1
+                if self._nodes[child].reused:  # final from the start: it only passes the count on
+                    if waiting_on[child] == 0:
+                        ready.append(child)
+                    continue
+                if self._nodes[child].state is not NodeState.PENDING:
+                    continue  # skipped before all its dependencies ended, or cancelled
+                rule = self._plans[child].spec.trigger_rule
+                reason = None if state is NodeState.SUCCEEDED else hopeless(rule, node_id, state)
+                if reason is None and waiting_on[child] == 0 and rule is not None:
+                    deps = self.compiled.dependencies[child]
+                    reason = decide(rule, {dep: self._nodes[dep].state for dep in deps})
+                if reason is not None:
+                    self._finish_node(self._nodes[child], NodeState.SKIPPED, error=reason)
+                    ended.append((child, NodeState.SKIPPED))
+                elif waiting_on[child] == 0:
+                    ready.append(child)
         return ready
 
     def _pump(self) -> None:
@@ -251,8 +276,13 @@ class WorkflowRun:
         result.state = NodeState.RUNNING
         result.started_at = now()
         state, output, error = NodeState.FAILED, None, None
+        node_log: NodeLog | None = None
         self._in_handler.add(node_id)
         try:
+            if plan.spec.when is not None and not await condition_holds(
+                plan, self._params, self._outputs, self._limits, self._secrets
+            ):
+                raise _ConditionFalse
             if self._records:
                 self._recorder.node_started(self.id, result)
             self._node_attempt(result, 1)  # amber from now: its templates may take a while
@@ -260,11 +290,12 @@ class WorkflowRun:
                 plan, self._params, self._outputs, self._limits, self._secrets
             )
             result.resolved_config = self._mask.value(resolved)
+            node_log = NodeLog()
             output, result.attempts = await call_with_retries(
                 plan,
                 config,
                 lambda attempt: build_context(
-                    self.id, plan, attempt, self._params, self._outputs, self._resources
+                    self.id, plan, attempt, self._params, self._outputs, self._resources, node_log
                 ),
                 lambda attempt: attempt > 1 and self._node_attempt(result, attempt),
                 lambda attempt, message, delay: self.events.emit(
@@ -277,6 +308,8 @@ class WorkflowRun:
                 self._mask,
             )
             state = NodeState.SUCCEEDED
+        except _ConditionFalse:
+            state, error, result.started_at = NodeState.SKIPPED, CONDITION_FALSE, None
         except NodeFailure as failure:
             error = str(failure)
         except asyncio.CancelledError:
@@ -288,9 +321,12 @@ class WorkflowRun:
             self._in_handler.discard(node_id)
         # The one place a node's values leave it: secrets are masked before anything sees them.
         output, error = self._mask.value(output), self._mask.text(error)
+        result.log = self._mask.text(node_log.text()) if node_log is not None else None
         result.state, result.output, result.error = state, output, error
         result.finished_at = now()
-        if not await self._record(result):
+        if state is NodeState.SKIPPED:
+            pass  # it never ran: written with the run's end, like every SKIPPED node
+        elif not await self._record(result):
             # Its outcome is not kept: a resume runs it again, as after a crash.
             result.state, result.error = NodeState.INTERRUPTED, None
         state = result.state
@@ -298,13 +334,13 @@ class WorkflowRun:
         self._finish_node(result, state, error=result.error)
         if self._unrecorded is not None:
             pass  # the run is stopping: nothing more starts, and nothing is skipped
-        elif state is NodeState.SUCCEEDED:
-            self._outputs[node_id] = output
-            if not self._cancel_requested:
-                self._release(self._succeeded(node_id))
         else:
-            self._skip_descendants(node_id)
-            self._pump()
+            if state is NodeState.SUCCEEDED:
+                self._outputs[node_id] = output
+            if not self._cancel_requested:
+                self._release(self._settled(node_id, state))
+            else:
+                self._pump()
         self._maybe_done()
 
     async def _record(self, result: NodeResult) -> bool:
@@ -348,14 +384,6 @@ class WorkflowRun:
             result.finished_at = now()
         self.events.emit(NodeFinished(self.id, result.node_id, state, result))
 
-    def _skip_descendants(self, node_id: str) -> None:
-        for child in self.compiled.descendants(node_id):
-            child_result = self._nodes[child]
-            if child_result.state is NodeState.PENDING:
-                self._finish_node(
-                    child_result, NodeState.SKIPPED, error=f"upstream '{node_id}' did not succeed"
-                )
-
     async def _wait_for_tasks(self) -> None:
         while self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
@@ -383,16 +411,24 @@ class WorkflowRun:
 
     def _settle_states(self) -> None:
         """The run's final state from its nodes' (every node is final by now)."""
+        stuck = False
         for result in self._nodes.values():
             if not result.state.is_final:  # defensive: nothing should be left, but never hang on it
                 self._finish_node(result, NodeState.SKIPPED, error="never became ready")
+                stuck = True
         states = {result.state for result in self._nodes.values()}
         if self._cancel_requested:
             self.result.state = RunState.CANCELLED
-        elif states <= {NodeState.SUCCEEDED}:
+        elif not stuck and states <= {NodeState.SUCCEEDED, NodeState.SKIPPED}:
+            # Nodes skipped by a condition or a join rule do not fail the run; one skipped
+            # because something upstream failed comes with that FAILED node.
             self.result.state = RunState.COMPLETED
         else:
             self.result.state = RunState.FAILED
+
+
+class _ConditionFalse(Exception):
+    """The node's `when` was falsy: it is SKIPPED, not run."""
 
 
 async def run_workflow(

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from flowdesk.engine import HandlerRegistry, NodeState
+from flowdesk.engine.trigger_rules import CONDITION_FALSE
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
 from flowdesk.gui.text_fit import elide_middle
@@ -151,6 +152,11 @@ class FlowNodeItem(NodeItem):
         self.run_state: NodeState | None = None
         self.run_badge = ""
         self.pulse = 0.0  # 0..1, advanced by the canvas while the node runs
+
+    @property
+    def condition_false(self) -> bool:
+        """Skipped by its own `when` (the run board's badge says so): drawn dashed."""
+        return self.run_state is NodeState.SKIPPED and self.run_badge == CONDITION_FALSE
 
     def set_run_state(self, state: NodeState | None, badge: str) -> None:
         """Paint run state as an overlay: never a NodeGraphQt property, so no undo, no save."""
@@ -275,7 +281,10 @@ class FlowNodeItem(NodeItem):
         if running:
             outline.setAlphaF(0.45 + 0.55 * abs(1 - 2 * self.pulse))
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.setPen(QPen(outline, 4 if running else 3))
+        pen = QPen(outline, 4 if running else 3)
+        if self.condition_false:  # its own condition skipped it: nothing upstream failed
+            pen = QPen(QColor(200, 200, 200), 2, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
         painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
         label = self.run_state.value + (f" · {self.run_badge}" if self.run_badge else "")
         font.setBold(True)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from flowdesk.engine import HandlerRegistry
 from flowdesk.gui import theme
 from flowdesk.gui.document import Diff, WorkflowDocument
+from flowdesk.gui.flow_fields import FlowFields
 from flowdesk.gui.schema_fields import UNSET, FieldEditor, FieldSchema, field_schemas
 from flowdesk.gui.text_fit import elide_long_words
 from flowdesk.model import NodeSpec, RetryPolicy
@@ -36,6 +37,7 @@ class NodeEdits(Protocol):
     def edit_config(self, node_id: str, config: dict[str, Any]) -> None: ...
     def edit_retry(self, node_id: str, retry: RetryPolicy | None) -> None: ...
     def edit_timeout(self, node_id: str, timeout_s: float | None) -> None: ...
+    def edit_flow(self, node_id: str, *, when: str | None, trigger_rule: str | None) -> None: ...
     def rename(self, node_id: str, new_id: str) -> str | None: ...
 
 
@@ -148,6 +150,8 @@ class ConfigForm(QScrollArea):
         self.backoff_s.committed.connect(self._commit_retry)
         self.timeout_s.committed.connect(self._commit_timeout)
         outer.addWidget(run_box)
+        self.advanced = FlowFields(self._commit_flow)
+        outer.addWidget(self.advanced)
         outer.addStretch(1)
         self.setWidget(page)
         self._load_values(spec)
@@ -180,6 +184,7 @@ class ConfigForm(QScrollArea):
         self.id_edit.setText(spec.id)
         self._set_id_error(None)
         self.form_message.hide()
+        self.advanced.load(self.document.definition, spec.id)
 
     def _on_document_changed(self, diff: Diff) -> None:
         if self.node_id is None:
@@ -205,6 +210,8 @@ class ConfigForm(QScrollArea):
         for editor in self._editors():
             if editor.is_pending():
                 editor.committed.emit(editor.field.name)
+        if self.advanced.is_pending():
+            self.advanced.commit()
         return self.pending_error() is None
 
     def pending_error(self) -> tuple[QWidget, str] | None:
@@ -215,6 +222,9 @@ class ConfigForm(QScrollArea):
         if self.id_edit.text().strip() != self.node_id:
             reason = self.id_message.text() or "not applied"
             return self.id_edit, f"{where}, new id '{self.id_edit.text().strip()}': {reason}"
+        if self.advanced.is_pending():
+            reason = self.advanced.pending_error() or "not applied"
+            return self.advanced.when, f"{where}, run when: {reason}"
         for editor in self._editors():
             if editor.is_pending():
                 return (
@@ -307,6 +317,10 @@ class ConfigForm(QScrollArea):
             self.edits.edit_timeout(self.node_id, timeout)
         if timeout == self.document.definition.node(self.node_id).timeout_s:
             self.timeout_s.mark_committed()
+
+    def _commit_flow(self, when: str | None, trigger_rule: str | None) -> None:
+        if self.node_id is not None and self.document.has_node(self.node_id):
+            self.edits.edit_flow(self.node_id, when=when, trigger_rule=trigger_rule)
 
     def _commit_id(self) -> None:
         if self.node_id is None:

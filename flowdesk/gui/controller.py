@@ -113,6 +113,13 @@ class EditorController:
             edits.update_node(self.definition, node_id, timeout_s=timeout_s),
         )
 
+    def edit_flow(self, node_id: str, *, when: str | None, trigger_rule: str | None) -> None:
+        """The node's condition (`when`) and join rule; None removes each from the file."""
+        self._push(
+            f"edit {node_id} run when / join rule",
+            edits.update_node(self.definition, node_id, when=when, trigger_rule=trigger_rule),
+        )
+
     def rename(self, node_id: str, new_id: str) -> str | None:
         if new_id == node_id:
             return None

@@ -21,9 +21,10 @@ from flowdesk.gui.document import WorkflowDocument
 from flowdesk.gui.files import Dialogs
 from flowdesk.gui.params_dialog import parse_params
 from flowdesk.gui.problems import LiveValidator
+from flowdesk.gui.python_trust import PythonTrust
 from flowdesk.gui.run_controller import RunController
 from flowdesk.gui.run_panel import RunPanel
-from flowdesk.model import errors_only
+from flowdesk.model import WorkflowDefinition, errors_only
 from flowdesk.runs import RunService
 from flowdesk.store import RunSummary, StoreError
 
@@ -74,6 +75,7 @@ class RunCommands(QObject):
         self.service = service
         self.dialogs = dialogs
         self.settings = settings
+        self._python_trust = PythonTrust(settings)
         self.message = message
         self.commit_pending = commit_pending
         self.before_run = before_run
@@ -134,6 +136,8 @@ class RunCommands(QObject):
         if self.active or not self._ready_to_run("run"):
             return None
         definition = self.document.definition
+        if not self._code_allowed(definition):
+            return None
         key = f"params/{definition.name}"
         text = self.dialogs.ask_params(
             self._parent, definition.name, str(self.settings.value(key, "{}"))
@@ -158,6 +162,18 @@ class RunCommands(QObject):
             return False
         return self.before_run()
 
+    def _code_allowed(self, definition: WorkflowDefinition) -> bool:
+        """Python code runs only once the user agreed to this content (asked once per
+        content; the answer is kept in the settings)."""
+        if self._python_trust.is_trusted(definition):
+            return True
+        question = PythonTrust.question(definition)
+        if not self.dialogs.confirm(self._parent, "Run Python code?", question):
+            self.message("Not run: the workflow's Python code was not allowed to run")
+            return False
+        self._python_trust.trust(definition)
+        return True
+
     def cancel(self) -> bool:
         return self.controller.cancel()
 
@@ -173,12 +189,16 @@ class RunCommands(QObject):
         run_id = self.panel.selected_run_id()
         if run_id is None or self.active or not self._ready_to_run("resume"):
             return None
+        if not self._code_allowed(self.document.definition):
+            return None
         return self.controller.resume(run_id, self.document.definition)
 
     def rerun(self) -> str | None:
         """A new run of the document with the selected run's params."""
         run_id = self.panel.selected_run_id()
         if run_id is None or self.active or not self._ready_to_run("re-run"):
+            return None
+        if not self._code_allowed(self.document.definition):
             return None
         try:
             params = self.service.load(run_id).result.params

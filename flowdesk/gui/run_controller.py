@@ -23,6 +23,7 @@ from flowdesk.engine import (
     RunResult,
     RunStarted,
 )
+from flowdesk.engine.trigger_rules import CONDITION_FALSE
 from flowdesk.gui.canvas import CanvasView
 from flowdesk.gui.run_state import RunBoard
 from flowdesk.model import WorkflowDefinition, dump_workflow
@@ -176,6 +177,8 @@ class RunController(QObject):
             return state, f"retry after {node.attempts}"
         if node.reused and state is NodeState.SUCCEEDED:
             return state, "reused"
+        if state is NodeState.SKIPPED and node.error == CONDITION_FALSE:
+            return state, CONDITION_FALSE
         if node.attempts > 1:
             return state, f"attempt {node.attempts}"
         return state, ""

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from flowdesk.engine import NodeResult, NodeState, RunState
+from flowdesk.engine.trigger_rules import CONDITION_FALSE
 from flowdesk.gui import theme
 from flowdesk.gui.json_tree import JsonTree
 from flowdesk.gui.run_controller import RunController
@@ -51,8 +52,13 @@ HISTORY_PANE_MAX = 700  # the history pane asks for room to show every column, u
 NODE_ID_SHOWN = 40  # characters of a node id the inspector's title shows; the tooltip has all
 
 
+def condition_skipped(node: NodeResult) -> bool:
+    """SKIPPED because its own `when` was falsy (not because something upstream failed)."""
+    return node.state is NodeState.SKIPPED and node.error == CONDITION_FALSE
+
+
 def legend() -> QWidget:
-    """One chip per state, in the colours the canvas paints."""
+    """One chip per state, in the colours the canvas paints, and the dashed condition skip."""
     box = QWidget()
     row = QHBoxLayout(box)
     row.setContentsMargins(0, 0, 0, 0)
@@ -65,6 +71,15 @@ def legend() -> QWidget:
         )
         chip.setObjectName(f"legend_{state.value}")
         row.addWidget(chip)
+    r, g, b = theme.STATE_COLORS[NodeState.SKIPPED.value]
+    chip = QLabel("skipped: condition false")
+    chip.setToolTip("Dashed outline: the node's Run when was falsy, so it did not run")
+    chip.setStyleSheet(
+        f"background: rgb({r},{g},{b}); color: white; border: 2px dashed rgb(200,200,200);"
+        " border-radius: 6px; padding: 0 5px;"
+    )
+    chip.setObjectName("legend_condition_false")
+    row.addWidget(chip)
     return box
 
 
@@ -81,9 +96,15 @@ class NodeInspector(QWidget):
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.output = JsonTree()
         self.config = JsonTree()
+        self.node_log = QPlainTextEdit()  # what its handler wrote: a python node's prints
+        self.node_log.setObjectName("node_log")
+        self.node_log.setReadOnly(True)
+        self.node_log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.node_log.setPlaceholderText("Nothing was written to this node's log.")
         self.tabs = QTabWidget()
         self.tabs.addTab(self.output, "Output")
         self.tabs.addTab(self.config, "Resolved config")
+        self.tabs.addTab(self.node_log, "Log")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -109,12 +130,20 @@ class NodeInspector(QWidget):
                 parts.append(f"{node.duration_s:.3f} s")
             if node.reused:
                 parts.append("output reused from an earlier attempt of this run")
+            if condition_skipped(node):
+                parts.append("condition false: its Run when was falsy, so it did not run")
             self.title.setText(" · ".join(parts))
-        failed = node is not None and node.error and node.state is not NodeState.SUCCEEDED
+        failed = (
+            node is not None
+            and node.error
+            and node.state is not NodeState.SUCCEEDED
+            and not condition_skipped(node)
+        )
         self.error.setText(node.error if failed else "")  # type: ignore[union-attr]
         self.error.setVisible(bool(failed))
         self.output.show_value(node.output if node else None)
         self.config.show_value(node.resolved_config if node else None)
+        self.node_log.setPlainText(node.log or "" if node else "")
 
 
 class RunIdDelegate(QStyledItemDelegate):

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, TemplateSyntaxError
 from PySide6.QtCore import QEvent, QObject, Signal
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from flowdesk.gui import theme
@@ -57,6 +58,8 @@ def field_schemas(schema: dict[str, Any]) -> list[FieldSchema]:
             enum = next((o["enum"] for o in prop.get("anyOf", []) if "enum" in o), None)
         if enum and all(isinstance(choice, str) for choice in enum):
             kind = "enum"
+        elif types == {"string"} and prop.get("format") == "python":
+            kind = "code"  # source code: a monospaced editor where Tab indents
         elif types == {"string"}:
             multi = "template" in description.lower() or name in ("body", "value", "text")
             kind = "template" if multi else "text"
@@ -175,6 +178,15 @@ class FieldEditor(QObject):
                 combo.addItem(choice, choice)
             combo.activated.connect(self._commit)
             return combo
+        if kind == "code":
+            code = QPlainTextEdit()
+            code.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+            code.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+            code.setTabStopDistance(4 * code.fontMetrics().horizontalAdvance(" "))
+            code.setMinimumHeight(180)
+            code.installEventFilter(self)
+            code.textChanged.connect(self._forget_refused)
+            return code
         if kind in ("template", "json"):
             edit = QPlainTextEdit()
             edit.setTabChangesFocus(True)
@@ -273,7 +285,7 @@ class FieldEditor(QObject):
                 return None, "required"
             return UNSET, None
         kind = self.field.kind
-        if kind in ("text", "template"):
+        if kind in ("text", "template", "code"):
             return text, None
         if kind in ("number", "integer"):
             if is_template(text.strip()):

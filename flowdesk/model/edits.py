@@ -132,8 +132,11 @@ def update_node(
     config: dict[str, Any] | None = None,
     retry: RetryPolicy | bool | None = False,
     timeout_s: float | bool | None = False,
+    when: str | bool | None = False,
+    trigger_rule: str | bool | None = False,
 ) -> WorkflowDefinition:
-    """Replace a node's config, retry or timeout (False leaves a field as it is)."""
+    """Replace a node's config, retry, timeout, condition or join rule (False leaves a field as
+    it is)."""
     result = copy_of(definition)
     node = result.node(node_id)
     if config is not None:
@@ -142,6 +145,10 @@ def update_node(
         node.retry = retry  # type: ignore[assignment]
     if timeout_s is not False:
         node.timeout_s = timeout_s  # type: ignore[assignment]
+    if when is not False:
+        node.when = when  # type: ignore[assignment]
+    if trigger_rule is not False:
+        node.trigger_rule = trigger_rule  # type: ignore[assignment]
     return result
 
 
@@ -155,6 +162,8 @@ def rename_node(definition: WorkflowDefinition, old: str, new: str) -> WorkflowD
         if old in node.dependencies:
             node.dependencies = [new if dep == old else dep for dep in node.dependencies]
         node.config = rewrite_references(node.config, old, new)
+        if node.when is not None:
+            node.when = rewrite_template(node.when, old, new)
     if result.layout and old in result.layout:
         result.layout = {(new if key == old else key): pos for key, pos in result.layout.items()}
     return result

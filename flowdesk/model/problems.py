@@ -24,6 +24,8 @@ class Rule(StrEnum):
     TEMPLATE_NAME = "template-name"
     SECRET_NOT_SET = "secret-not-set"
     UNKNOWN_FIELD = "unknown-field"
+    UNKNOWN_TRIGGER_RULE = "unknown-trigger-rule"
+    INVALID_CONDITION = "invalid-condition"
 
 
 @dataclass(frozen=True)

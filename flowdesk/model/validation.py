@@ -19,7 +19,7 @@ from flowdesk.model.templates import (
     is_template,
     iter_templates,
 )
-from flowdesk.model.workflow import NodeSpec, WorkflowDefinition
+from flowdesk.model.workflow import TRIGGER_RULES, NodeSpec, WorkflowDefinition
 
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `params` and `secrets` are template names; keywords and jinja literals cannot be named in one.
@@ -132,6 +132,12 @@ def _check_dependencies(
 
 
 def _check_node_fields(node: NodeSpec, problems: list[Problem]) -> None:
+    if node.trigger_rule is not None and node.trigger_rule not in TRIGGER_RULES:
+        message = f"unknown trigger_rule {node.trigger_rule!r} (known: {', '.join(TRIGGER_RULES)})"
+        problems.append(Problem(Rule.UNKNOWN_TRIGGER_RULE, message, (node.id,), "trigger_rule"))
+    if node.when is not None and not is_template(node.when):
+        message = f"when {node.when!r} is not a template: write it as {{{{ … }}}}"
+        problems.append(Problem(Rule.INVALID_CONDITION, message, (node.id,), "when"))
     for field in node.unknown_fields:
         problems.append(
             Problem(
@@ -169,6 +175,14 @@ def _describe_error(error: Mapping[str, Any]) -> str:
     return str(error["msg"]).removeprefix("Value error, ")
 
 
+def node_templates(node: NodeSpec) -> list[tuple[str, str]]:
+    """(location, source) of every template of a node: its config's and its `when`."""
+    found = list(iter_templates(node.config))
+    if node.when is not None and is_template(node.when):
+        found.append(("when", node.when))
+    return found
+
+
 def _check_templates(
     node: NodeSpec,
     ids: set[str],
@@ -176,7 +190,7 @@ def _check_templates(
     secret_is_set: SecretIsSet | None,
 ) -> list[Problem]:
     problems: list[Problem] = []
-    for location, source in iter_templates(node.config):
+    for location, source in node_templates(node):
         try:
             template = compile_template(source)
         except TemplateError as exc:

@@ -6,6 +6,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+TRIGGER_RULES = (
+    "all_success",
+    "all_done",
+    "one_success",
+    "none_failed",
+    "none_failed_min_one_success",
+)
+"""When a node may run, given its dependencies' final states (the first is the default)."""
+
 
 class RetryPolicy(BaseModel):
     """How often a node is tried and how long to wait between tries (exponential, jittered)."""
@@ -27,6 +36,11 @@ class NodeSpec(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     retry: RetryPolicy | None = None
     timeout_s: float | None = Field(default=None, gt=0)
+    when: str | None = None
+    """A template evaluated once the node may run: falsy skips it ("condition false")."""
+    trigger_rule: str | None = None
+    """Which final states of its dependencies let it run (TRIGGER_RULES); all_success if None.
+    Any text loads, so validation can name an unknown rule with every other problem."""
 
     @property
     def unknown_fields(self) -> list[str]:
@@ -70,7 +84,7 @@ class WorkflowDefinition(BaseModel):
             if data.get(key) is None or (key == "layout" and not include_layout):
                 data.pop(key, None)
         for node in data["dag"]["nodes"]:
-            for key in ("retry", "timeout_s"):
+            for key in ("retry", "timeout_s", "when", "trigger_rule"):
                 if node.get(key) is None:
                     node.pop(key)
             if not node["config"]:

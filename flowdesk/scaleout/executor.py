@@ -226,7 +226,7 @@ class CelerySession:
             if self._pending.pop(tid, None) is not None:
                 self._revoke(tid)
             raise
-        return _outcome(meta, pending.started_by)
+        return _outcome(meta, pending.started_by, context)
 
     def _send(self, pending: _Pending) -> None:
         tid = pending.task_id
@@ -370,9 +370,11 @@ class CelerySession:
                 self._resend(pending, f"worker {name} is gone with task {tid} not started")
 
 
-def _outcome(meta: dict[str, Any], worker: str | None) -> Any:
+def _outcome(meta: dict[str, Any], worker: str | None, context: NodeContext) -> Any:
     status, result = meta.get("status"), meta.get("result")
     if status == "SUCCESS" and isinstance(result, dict) and "ok" in result:
+        if isinstance(result.get("log"), str):  # the engine masks and keeps it as a local one
+            context.write_log(result["log"])
         if result["ok"]:
             return result.get("output")
         error = str(result.get("error") or "the handler failed")

@@ -38,10 +38,11 @@ def execution_prefix(run_id: str, execution: int) -> str:
     return run_id if execution <= 1 else f"{run_id}.{execution}"
 
 
-def succeeded(output: Any) -> dict[str, Any]:
-    return {"ok": True, "output": output}
+def succeeded(output: Any, log: str | None = None) -> dict[str, Any]:
+    """`log`: what the handler wrote to the node's log on the worker (a `python` node's prints)."""
+    return {"ok": True, "output": output, "log": log}
 
 
-def failed(message: str, *, final: bool = False) -> dict[str, Any]:
+def failed(message: str, *, final: bool = False, log: str | None = None) -> dict[str, Any]:
     """`final`: trying again cannot help (the handler is not installed on the worker)."""
-    return {"ok": False, "error": message, "final": final}
+    return {"ok": False, "error": message, "final": final, "log": log}

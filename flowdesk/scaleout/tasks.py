@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from flowdesk.engine import HandlerError, HandlerRegistry, NodeContext, RunResources
+from flowdesk.engine.context import NodeLog
 from flowdesk.scaleout.config import TASK_NAME
 from flowdesk.scaleout.protocol import HandlerCall, failed, succeeded
 
@@ -56,6 +57,7 @@ class HandlerHost:
             self._loop = asyncio.new_event_loop()
             self._resources = RunResources()
         assert self._resources is not None
+        node_log = NodeLog()  # travels back with the answer, to be masked and kept there
         context = NodeContext(
             call.run_id,
             call.node_id,
@@ -64,19 +66,20 @@ class HandlerHost:
             self._resources,
             list(call.inputs),
             call.inputs,
+            node_log,
         )
         try:
             output = self._loop.run_until_complete(spec.run(config, context))
         except HandlerError as exc:
-            return failed(str(exc))
+            return failed(str(exc), log=node_log.text())
         except Exception as exc:
             log.exception("handler '%s' of node '%s' raised", call.handler, call.node_id)
-            return failed(f"{type(exc).__name__}: {exc}")
+            return failed(f"{type(exc).__name__}: {exc}", log=node_log.text())
         try:  # strict JSON: kombu's encoder would quietly turn dates and decimals into text
             json.dumps(output)
         except (TypeError, ValueError, RecursionError) as exc:
             return failed(f"output is not JSON-serializable: {exc}", final=True)
-        return succeeded(output)
+        return succeeded(output, node_log.text())
 
 
 def register_task(app: Celery, host: HandlerHost) -> Task:

@@ -8,7 +8,7 @@ a typed error before anything is written.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,7 +84,9 @@ def _create_statements(table: Table, *, if_not_exists: bool = False) -> tuple[st
     return tuple(statements)
 
 
-MIGRATIONS = {
+Migration = str | Callable[[sqlite3.Connection], None]
+
+MIGRATIONS: dict[int, tuple[Migration, ...]] = {
     1: (
         "ALTER TABLE runs ADD COLUMN resumed_at VARCHAR",
         # Version 1 moved started_at to each resume: for resumed runs that time is the latest
@@ -94,8 +96,18 @@ MIGRATIONS = {
     ),
     # IF NOT EXISTS: a file a test (or a downgrade) marked older may have the table already.
     2: _create_statements(IdempotencyRecord.__table__, if_not_exists=True),
+    3: (lambda connection: _add_column(connection, "node_runs", "log", "TEXT"),),
 }
-"""Schema version -> the statements that bring a file of that version to the next one."""
+"""Schema version -> the statements (SQL, or a function of the connection) that bring a file
+of that version to the next one."""
+
+
+def _add_column(connection: sqlite3.Connection, table: str, column: str, sql_type: str) -> None:
+    """ALTER TABLE ADD COLUMN, unless the file has the column already (SQLite has no IF NOT
+    EXISTS for columns; a file a test or a downgrade marked older may have it)."""
+    columns = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+    if column not in columns:
+        connection.execute(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}")
 
 
 @contextmanager
@@ -120,7 +132,10 @@ def _migrate(connection: sqlite3.Connection) -> None:
         with _immediate(connection):
             if connection.execute("PRAGMA user_version").fetchone()[0] == version:
                 for statement in MIGRATIONS[version]:
-                    connection.execute(statement)
+                    if callable(statement):
+                        statement(connection)
+                    else:
+                        connection.execute(statement)
                 connection.execute(f"PRAGMA user_version = {version + 1}")
 
 

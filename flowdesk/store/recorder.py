@@ -26,7 +26,7 @@ MARK_RUNNING_SQL = (
 )
 UPDATE_NODE_SQL = (
     "UPDATE node_runs SET state = ?, attempts = ?, resolved_config_json = ?, output_json = ?, "
-    "error = ?, started_at = ?, finished_at = ? WHERE run_id = ? AND node_id = ?"
+    "error = ?, started_at = ?, finished_at = ?, log = ? WHERE run_id = ? AND node_id = ?"
 )
 
 
@@ -89,6 +89,7 @@ class SQLiteRecorder:
             resolved_config=result.resolved_config,
             started_at=result.started_at,
             finished_at=result.finished_at,
+            log=result.log,
         )
         try:
             await self._writer.execute_async(
@@ -125,6 +126,7 @@ def node_row(run_id: str, result: NodeResult) -> tuple[Any, ...]:
         result.error,
         to_text(result.started_at),
         to_text(result.finished_at),
+        result.log,
         run_id,
         result.node_id,
     )
@@ -182,7 +184,7 @@ def claim_run(
     )
     connection.execute(
         "UPDATE node_runs SET state = ?, attempts = 0, resolved_config_json = NULL, "
-        "output_json = NULL, error = NULL, started_at = NULL, finished_at = NULL "
+        "output_json = NULL, error = NULL, started_at = NULL, finished_at = NULL, log = NULL "
         "WHERE run_id = ? AND state != ?",
         (NodeState.PENDING.value, run_id, NodeState.SUCCEEDED.value),
     )

@@ -229,7 +229,8 @@ class RunRepository:
                     connection.execute(
                         "UPDATE node_runs SET position = ?, state = ?, attempts = 0, "
                         "resolved_config_json = NULL, output_json = NULL, error = NULL, "
-                        "started_at = NULL, finished_at = NULL WHERE run_id = ? AND node_id = ?",
+                        "started_at = NULL, finished_at = NULL, log = NULL "
+                        "WHERE run_id = ? AND node_id = ?",
                         (position, NodeState.PENDING.value, run_id, node.id),
                     )
 
@@ -540,4 +541,5 @@ def _node_result(row: NodeRunRecord) -> NodeResult:
         resolved_config=from_json_text(row.resolved_config_json),
         started_at=from_text(row.started_at),
         finished_at=from_text(row.finished_at),
+        log=row.log,
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """1: the first release. 2: runs.resumed_at. 3: idempotency_keys, the REST API's
 Idempotency-Key header (database.py migrates each version to the next in place)."""
 APPLICATION_ID = 0x464C4F57
@@ -74,6 +74,8 @@ class NodeRunRecord(SQLModel, table=True):
     error: str | None = None
     started_at: str | None = None
     finished_at: str | None = None
+    log: str | None = None
+    """What its handler wrote for the user (a `python` node's prints and traceback)."""
 
 
 class IdempotencyRecord(SQLModel, table=True):

@@ -103,6 +103,15 @@ def test_retries_and_timeouts_are_scheduled_here_and_a_timed_out_task_is_termina
                         "retry": {"max_attempts": 2, "backoff_s": 0.05},
                         "config": {"url": f"{demo.url}/slow", "query": {"seconds": 20}},
                     },
+                    {  # its prints come back from the worker to the node's log
+                        "id": "code",
+                        "handler": "python",
+                        "dependencies": ["input"],
+                        "config": {
+                            "code": "def main(inputs, params):\n"
+                            "    print('hello from the worker')\n    return 7\n"
+                        },
+                    },
                 ]
             },
         }
@@ -114,6 +123,8 @@ def test_retries_and_timeouts_are_scheduled_here_and_a_timed_out_task_is_termina
     assert result.nodes["slow"].state is NodeState.FAILED
     assert result.nodes["slow"].error == "timed out after 1 s (after 2 attempts)"
     assert stored.result.nodes["slow"].attempts == 2
+    assert result.nodes["code"].output == 7
+    assert "hello from the worker" in (stored.result.nodes["code"].log or "")
     # Each timed-out attempt's task was revoked and its worker process terminated.
     client = redis.Redis.from_url(redis_url)
     for attempt in (1, 2):

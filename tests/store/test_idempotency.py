@@ -11,6 +11,7 @@ from storetools import dead_identity
 
 from flowdesk.store import KeyState, Store
 from flowdesk.store.idempotency import IdempotencyRepository
+from flowdesk.store.tables import SCHEMA_VERSION
 
 
 def test_an_answer_is_kept_a_day_then_forgotten(tmp_path) -> None:
@@ -64,4 +65,4 @@ def test_a_version_2_file_gets_the_keys_table(tmp_path) -> None:
     with Store.open(path) as store:
         assert asyncio.run(store.idempotency.reserve("k", "f")).state is KeyState.RESERVED
     with closing(sqlite3.connect(path)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
