@@ -86,16 +86,13 @@ def open_service(
     from flowdesk.store import StoreError, resolve_db_location
 
     location = resolve_db_location(db)
-    try:
-        service = RunService(
-            default_registry(),
-            location.path,
-            create=create or not location.explicit,
-            max_concurrency=max_concurrency,
-            executor=executor,
-        )
-    except ValueError as exc:  # a bad FLOWDESK_MAX_VALUE_MB
-        raise CliError(str(exc)) from None
+    service = RunService(
+        default_registry(),
+        location.path,
+        create=create or not location.explicit,
+        max_concurrency=max_concurrency,
+        executor=executor,
+    )
     try:
         yield service
     except StoreError as exc:

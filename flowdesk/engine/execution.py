@@ -96,31 +96,15 @@ async def resolve_config(
 ) -> tuple[BaseModel, dict[str, Any]]:
     """The handler's config model instance and the resolved config as plain data.
 
-    Templates get the node's `timeout_s` (or the run's template default) and the run's size
-    limit. Those with loops run on a worker thread, so the event loop (and the editor) stays
-    responsive; cancelling the node stops them at their next loop step or call. `secrets`
-    gives the values of the run's secrets (none are set without it).
+    Templates are evaluated within the node's bounds (see `_evaluate`). `secrets` gives the
+    values of the run's secrets (none are set without it).
     """
     if plan.static_config is not None:
         return plan.static_config, plan.spec.config
-    limits = limits or RunLimits()
-    # An upstream node that did not succeed (skipped, or failed under a join rule) is `none`.
-    context = {PARAMS: params, **{ref: outputs.get(ref) for ref in plan.template_refs}}
-    if plan.secret_refs:
-        context[SECRETS] = secrets or SecretLookup()
-    budget = TemplateBudget(
-        max_bytes=limits.max_value_bytes,
-        timeout_s=plan.spec.timeout_s or limits.template_timeout_s,
-    )
-    try:
-        if plan.templates_run_long:
-            resolved = await _on_worker_thread(
-                lambda: resolve_templates(plan.spec.config, context, budget=budget), budget
-            )
-        else:
-            resolved = resolve_templates(plan.spec.config, context, budget=budget)
-    except TemplateError as exc:
-        raise NodeFailure(str(exc), retryable=False) from None
+    resolved = await _evaluate(
+        plan, plan.spec.config, "config", plan.template_refs, plan.templates_run_long,
+        params, outputs, limits, secrets,
+    )  # fmt: skip
     try:
         return plan.handler.config_model.model_validate(resolved), resolved
     except ValidationError as exc:
@@ -140,25 +124,46 @@ async def condition_holds(
     NodeFailure (the node fails). A skipped upstream node is `none` in it."""
     if plan.spec.when is None:
         return True
+    value = await _evaluate(
+        plan, plan.spec.when, "when", plan.condition_refs, runs_long(plan.spec.when),
+        params, outputs, limits, secrets,
+    )  # fmt: skip
+    return bool(value)
+
+
+async def _evaluate(
+    plan: NodePlan,
+    value: Any,
+    path: str,
+    refs: frozenset[str],
+    on_thread: bool,
+    params: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    limits: RunLimits | None,
+    secrets: SecretLookup | None,
+) -> Any:
+    """`value` (a node's config or its `when`) with its templates evaluated, within the node's
+    timeout (or the run's template default) and the run's size limit; NodeFailure on error.
+
+    Templates with loops run on a worker thread, so the event loop (and the editor) stays
+    responsive; cancelling the node stops them at their next loop step or call."""
     limits = limits or RunLimits()
-    context = {PARAMS: params, **{ref: outputs.get(ref) for ref in plan.condition_refs}}
+    # An upstream node that did not succeed (skipped, or failed under a join rule) is `none`.
+    context = {PARAMS: params, **{ref: outputs.get(ref) for ref in refs}}
     if plan.secret_refs:
         context[SECRETS] = secrets or SecretLookup()
     budget = TemplateBudget(
         max_bytes=limits.max_value_bytes,
         timeout_s=plan.spec.timeout_s or limits.template_timeout_s,
     )
-    when = plan.spec.when
     try:
-        if runs_long(when):
-            value = await _on_worker_thread(
-                lambda: resolve_templates(when, context, "when", budget), budget
+        if on_thread:
+            return await _on_worker_thread(
+                lambda: resolve_templates(value, context, path, budget), budget
             )
-        else:
-            value = resolve_templates(when, context, "when", budget)
+        return resolve_templates(value, context, path, budget)
     except TemplateError as exc:
         raise NodeFailure(str(exc), retryable=False) from None
-    return bool(value)
 
 
 async def _on_worker_thread(evaluate: Callable[[], Any], budget: TemplateBudget) -> Any:
