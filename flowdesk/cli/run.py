@@ -75,9 +75,11 @@ def open_service(
     create: bool = True,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     executor: Executor | None = None,
+    **options: Any,
 ) -> Iterator[RunService]:
     """The run service for --db/FLOWDESK_DB/the default file; every StoreError is a CliError.
-    Its runs' handlers run through `executor` (this process when None).
+    Its runs' handlers run through `executor` (this process when None); `options` go to
+    RunService as they are.
 
     With create=False a file the user named (--db, FLOWDESK_DB) must exist already, so that a
     mistyped path is an error rather than an empty history; the default file is always created.
@@ -92,6 +94,7 @@ def open_service(
         create=create or not location.explicit,
         max_concurrency=max_concurrency,
         executor=executor,
+        **options,
     )
     try:
         yield service

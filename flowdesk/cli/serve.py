@@ -13,8 +13,8 @@ import sys
 from contextlib import closing
 from typing import Any
 
-from flowdesk.cli import EXIT_OK, CliError, default_registry
-from flowdesk.cli.run import add_db_option, positive_int
+from flowdesk.cli import EXIT_OK, CliError
+from flowdesk.cli.run import add_db_option, open_service, positive_int
 
 TOKEN_ENV = "FLOWDESK_API_TOKEN"
 DEFAULT_PORT = 8000
@@ -79,8 +79,6 @@ def serve_command(args: argparse.Namespace) -> int:
         is_loopback,
         listen,
     )
-    from flowdesk.runs import RunService
-    from flowdesk.store import StoreError, resolve_db_location
 
     token = args.token or os.environ.get(TOKEN_ENV) or None
     if not token and not is_loopback(args.host):
@@ -97,34 +95,24 @@ def serve_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise CliError(f"cannot listen on {args.host} port {args.port}: {reason}") from None
-    location = resolve_db_location(args.db)
     from flowdesk.cli.executors import open_executor
 
-    with closing(sock), open_executor(args) as executor:
-        service = RunService(
-            default_registry(),
-            location.path,
-            max_active_runs=args.max_concurrency,
-            executor=executor,
-            share_connections=True,
+    with (
+        closing(sock),
+        open_executor(args) as executor,
+        open_service(
+            args.db, executor=executor, max_active_runs=args.max_concurrency, share_connections=True
+        ) as service,
+    ):
+        service.store  # noqa: B018 - open it now: a bad database stops us before serving
+        configure_api_logging()
+        app = create_app(service, token=token)
+        host, port = sock.getsockname()[:2]
+        shown = f"[{host}]" if ":" in host else host
+        print(
+            f"flowdesk: serving http://{shown}:{port} (database {service.db_path}); Ctrl+C stops",
+            file=sys.stderr,
+            flush=True,
         )
-        try:
-            service.store  # noqa: B018 - open it now: a bad database stops us before serving
-            configure_api_logging()
-            app = create_app(service, token=token)
-            host, port = sock.getsockname()[:2]
-            shown = f"[{host}]" if ":" in host else host
-            print(
-                f"flowdesk: serving http://{shown}:{port} (database {location.path}); Ctrl+C stops",
-                file=sys.stderr,
-                flush=True,
-            )
-            ApiServer.for_app(app).run(sockets=[sock])
-        except StoreError as exc:
-            raise CliError(str(exc)) from None
-        finally:
-            try:
-                service.close()
-            except StoreError as exc:
-                raise CliError(str(exc)) from None
+        ApiServer.for_app(app).run(sockets=[sock])
     return EXIT_OK

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
 import logging
 import os
 import uuid
@@ -283,23 +282,20 @@ class RunService:
         """
         if params is not None and not isinstance(params, Mapping):
             raise ValueError(f"params must be a JSON object, not {type(params).__name__}")
-        # The secrets it reads are looked up first, so the params are stored masked (a value
-        # written once would stay in the WAL): a snapshot never changes while PENDING.
-        secrets = None
-        with contextlib.suppress(Exception):  # a bad snapshot is reported below, as before
-            first = self.compile(parse_workflow(self.store.runs.snapshot(run_id)))
-            if first.secret_names:  # a keyring may answer slowly: not on the server's loop
-                secrets = await asyncio.to_thread(self._secrets_for, first)
-        state, snapshot = await self.store.runs.trigger(run_id, _masked(params, secrets))
+        # Built before it is taken: a snapshot that no longer compiles here (handlers change)
+        # leaves it PENDING, and the secrets it reads are known, so the params are stored
+        # masked (a value written once would stay in the WAL). A snapshot never changes while
+        # the run is PENDING; `trigger` checks again, atomically, that it still is.
+        state, snapshot = self.store.runs.pending_snapshot(run_id)
         if snapshot is None:
             raise RunNotPendingError(run_id, state)
-        try:  # the snapshot compiled when it was created, but handlers may have changed since
-            compiled = self.compile(parse_workflow(snapshot))
-            if compiled.secret_names and secrets is None:
-                secrets = await asyncio.to_thread(self._secrets_for, compiled)
-        except BaseException:
-            await self.store.runs.untrigger(run_id)
-            raise
+        compiled = self.compile(parse_workflow(snapshot))
+        secrets = (  # a keyring may answer slowly: not on the server's loop
+            await asyncio.to_thread(self._secrets_for, compiled) if compiled.secret_names else None
+        )
+        state, taken = await self.store.runs.trigger(run_id, _masked(params, secrets))
+        if taken is None:
+            raise RunNotPendingError(run_id, state)
         return self._handle(
             compiled, params, run_id, None, max_concurrency, resumed=False, secrets=secrets
         )

@@ -276,32 +276,16 @@ class RunRepository:
             raise UnknownRunError(f"no run with id '{run_id}'")
         return RunState(taken[0]), taken[1]
 
-    def snapshot(self, run_id: str) -> str:
-        """The definition a run is bound to (whole ids only); UnknownRunError."""
+    def pending_snapshot(self, run_id: str) -> tuple[RunState, str | None]:
+        """(its state, the definition it is bound to) for an unowned PENDING run waiting for
+        a trigger; (its state, None) for any other run (whole ids only). UnknownRunError."""
         with Session(self._engine) as session:
             record = session.get(RunRecord, run_id)
         if record is None:
             raise UnknownRunError(f"no run with id '{run_id}'")
-        return record.definition_json
-
-    async def untrigger(self, run_id: str) -> None:
-        """Undo `trigger` when the run cannot be built after all (its workflow no longer
-        compiles here): PENDING with no owner again, as if never triggered."""
-        owner = self._identity
-        await self._writer.call_async(
-            lambda connection: connection.execute(
-                "UPDATE runs SET state = ?, params_json = '{}', owner_pid = NULL, "
-                "owner_token = NULL, owner_host = NULL WHERE id = ? AND state = ? "
-                "AND executions = 0 AND owner_pid = ? AND owner_token IS ?",
-                (
-                    RunState.PENDING.value,
-                    run_id,
-                    RunState.RUNNING.value,
-                    owner.pid,
-                    owner.start_token,
-                ),
-            )
-        )
+        state = RunState(record.state)
+        waiting = state is RunState.PENDING and record.owner_pid is None
+        return state, record.definition_json if waiting else None
 
     def cancel_pending(self, run_id: str) -> bool:
         """CANCELLED for an unowned PENDING run that was never triggered (its nodes SKIPPED);
