@@ -28,6 +28,8 @@ from flowdesk.store.tables import (
     TABLE_SINCE,
     TABLES,
     IdempotencyRecord,
+    NodeCacheRecord,
+    NodeItemRecord,
 )
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -97,6 +99,14 @@ MIGRATIONS: dict[int, tuple[Migration, ...]] = {
     # IF NOT EXISTS: a file a test (or a downgrade) marked older may have the table already.
     2: _create_statements(IdempotencyRecord.__table__, if_not_exists=True),
     3: (lambda connection: _add_column(connection, "node_runs", "log", "TEXT"),),
+    4: (
+        lambda connection: _add_column(connection, "node_runs", "reused_from", "VARCHAR"),
+        lambda connection: _add_column(
+            connection, "node_runs", "cached", "BOOLEAN NOT NULL DEFAULT 0"
+        ),
+        *_create_statements(NodeItemRecord.__table__, if_not_exists=True),
+        *_create_statements(NodeCacheRecord.__table__, if_not_exists=True),
+    ),
 }
 """Schema version -> the statements (SQL, or a function of the connection) that bring a file
 of that version to the next one."""

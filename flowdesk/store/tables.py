@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """1: the first release. 2: runs.resumed_at. 3: idempotency_keys, the REST API's
-Idempotency-Key header (database.py migrates each version to the next in place)."""
+Idempotency-Key header. 4: node_runs.log. 5: node_runs.reused_from and .cached, node_items
+(map_over), node_cache (database.py migrates each version to the next in place)."""
 APPLICATION_ID = 0x464C4F57
 """PRAGMA application_id of every FlowDesk database ("FLOW")."""
 
@@ -76,6 +77,43 @@ class NodeRunRecord(SQLModel, table=True):
     finished_at: str | None = None
     log: str | None = None
     """What its handler wrote for the user (a `python` node's prints and traceback)."""
+    reused_from: str | None = None
+    """The run whose stored output this node took instead of running (state REUSED)."""
+    cached: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    """True when that output came from the node cache (`"cache": true`), not run from here."""
+
+
+class NodeItemRecord(SQLModel, table=True):
+    """One item of a node with `map_over`: its own state, attempts, output and error."""
+
+    __tablename__ = "node_items"
+
+    run_id: str = Field(primary_key=True, foreign_key="runs.id", ondelete="CASCADE")
+    node_id: str = Field(primary_key=True)
+    item_index: int = Field(primary_key=True)
+    state: str
+    attempts: int = 0
+    output_json: str | None = None
+    error: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+
+
+class NodeCacheRecord(SQLModel, table=True):
+    """A cached node output, keyed by a hash of its handler, resolved config and inputs.
+
+    Only the hash of what went in is kept (secrets enter it without being stored)."""
+
+    __tablename__ = "node_cache"
+    __table_args__ = (Index("ix_node_cache_created", "created_at"),)
+
+    key: str = Field(primary_key=True)
+    handler: str
+    output_json: str | None = None
+    run_id: str
+    """The run that produced the output (kept when that run is deleted)."""
+    node_id: str
+    created_at: str
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -104,6 +142,12 @@ TABLES = [
     RunRecord.__table__,
     NodeRunRecord.__table__,
     IdempotencyRecord.__table__,
+    NodeItemRecord.__table__,
+    NodeCacheRecord.__table__,
 ]
-TABLE_SINCE = {IdempotencyRecord.__tablename__: 3}
+TABLE_SINCE = {
+    IdempotencyRecord.__tablename__: 3,
+    NodeItemRecord.__tablename__: 5,
+    NodeCacheRecord.__tablename__: 5,
+}
 """Tables added after version 1 -> the schema version that added them."""

@@ -231,4 +231,4 @@ def test_a_version_3_file_gets_the_log_column(tmp_path) -> None:
     with closing(sqlite3.connect(path)) as connection:
         columns = {row[1] for row in connection.execute("PRAGMA table_info(node_runs)")}
         assert "log" in columns
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
