@@ -31,6 +31,10 @@ class NodeResult:
     """True when the output came from an earlier execution of the same run (resume)."""
     log: str | None = field(default=None, repr=False)
     """What the handler wrote to the node's log (a `python` node's prints), masked."""
+    reused_from: str | None = None
+    """State REUSED: the run whose stored output this node took instead of running."""
+    cached: bool = False
+    """State REUSED: that output was found in the node cache (`"cache": true`)."""
 
     @property
     def duration_s(self) -> float | None:

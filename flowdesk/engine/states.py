@@ -15,10 +15,18 @@ class NodeState(StrEnum):
     CANCELLED = "CANCELLED"
     INTERRUPTED = "INTERRUPTED"
     """It was running when its process died; a resume runs it again."""
+    REUSED = "REUSED"
+    """It did not run: its output is a stored one (run from here, the cache, a resume).
+    A success for everything downstream; `NodeResult.reused_from` names the run it came from."""
 
     @property
     def is_final(self) -> bool:
         return self not in (NodeState.PENDING, NodeState.RUNNING)
+
+    @property
+    def succeeded(self) -> bool:
+        """SUCCEEDED or REUSED: it has an output that downstream nodes may use."""
+        return self in (NodeState.SUCCEEDED, NodeState.REUSED)
 
 
 class RunState(StrEnum):

@@ -40,6 +40,8 @@ STATE_COLORS: dict[str, RGB] = {
     "CANCELLED": (150, 80, 200),
     # Was running when its process died: the amber of RUNNING, darkened (it is not running).
     "INTERRUPTED": (170, 110, 30),
+    # Took a stored output instead of running: a success, in teal so it reads apart from green.
+    "REUSED": (40, 160, 170),
 }
 RUNNING_WIRE_COLOR: RGB = STATE_COLORS["RUNNING"]
 # A node title being renamed in place: a field on the (always dark) canvas.
