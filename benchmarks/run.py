@@ -1,6 +1,6 @@
 """FlowDesk benchmarks: one command, a table on stdout, the same rows as JSON.
 
-    .venv/bin/python benchmarks/run.py [--quick] [--only engine,http,memory,editor,celery,api] [--json PATH]
+    .venv/bin/python benchmarks/run.py [--quick] [--only engine,http,memory,editor,celery,api,map] [--json PATH]
 
 Every ratio compares two things measured in this same process run, because
 the machines are noisy; each figure is the median of several repetitions.
@@ -308,6 +308,14 @@ def bench_api(repeat: int, quick: bool) -> list[Row]:
     ]
 
 
+def bench_map(repeat: int, quick: bool) -> list[Row]:
+    """benchmarks/map_over.py: 100,000 items of a no-op transform against as many plain nodes,
+    SQLite recording, each run in its own process (its peak memory is its own)."""
+    from map_over import bench_map_over
+
+    return bench_map_over(max(1, repeat // 2), quick)
+
+
 SECTIONS = {
     "engine": bench_engine,
     "http": bench_http,
@@ -315,6 +323,7 @@ SECTIONS = {
     "editor": bench_editor,
     "celery": bench_celery,
     "api": bench_api,
+    "map": bench_map,
 }
 
 

@@ -43,6 +43,7 @@ def test_examples_are_all_covered() -> None:
         "retries_and_timeout",
         "failing_branch",
         "notify_only_on_change",
+        "posts_for_each_user",
     }
 
 
@@ -109,6 +110,30 @@ def test_notify_only_on_change_takes_one_branch_and_joins_once(demo) -> None:
     assert changed.nodes["no_change"].error == "condition false"
     assert changed.results["output"] == {"summary": "notified: Ada Lovelace changed their name"}
     assert demo.paths() == ["/users/1", "/echo/notify"]
+
+
+def test_posts_for_each_user_maps_one_call_per_user(demo) -> None:
+    result = run_example("posts_for_each_user")
+    assert result.state is RunState.COMPLETED
+    posts = result.nodes["get_posts"]
+    assert [item.state.value for item in posts.items] == ["SUCCEEDED"] * 4
+    assert [len(call["body"]) for call in posts.output] == [3, 3, 3, 3]
+    report = result.results["output"]["report"]
+    assert [entry["user"] for entry in report] == [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Alan Turing",
+        "Edsger Dijkstra",
+    ]
+    assert report[1]["titles"] == ["Note 1 by Grace Hopper", "Note 2 by Grace Hopper",
+                                   "Note 3 by Grace Hopper"]  # fmt: skip
+    assert demo.paths() == ["/users"] + ["/posts"] * 4
+    assert sorted(r.query["userId"][0] for r in demo.requests if r.path == "/posts") == [
+        "1",
+        "123",
+        "2",
+        "3",
+    ]
 
 
 def test_demo_server_command_serves_and_refuses_a_busy_port(demo) -> None:

@@ -63,6 +63,11 @@ class NodeStatus(BaseModel):
     started_at: datetime | None
     finished_at: datetime | None
     error: str | None
+    reused_from: str | None = Field(
+        default=None,
+        description="REUSED: the execution whose stored output this node took instead of running.",
+    )
+    cached: bool = Field(default=False, description="REUSED: that output came from the cache.")
 
     @classmethod
     def of(cls, node: NodeResult) -> NodeStatus:
@@ -72,6 +77,8 @@ class NodeStatus(BaseModel):
             started_at=node.started_at,
             finished_at=node.finished_at,
             error=node.error,
+            reused_from=node.reused_from,
+            cached=node.cached,
         )
 
 
@@ -108,7 +115,9 @@ class ExecutionResults(BaseModel):
     execution_id: str
     status: RunState
     results: dict[str, Any] = Field(description="Output node id -> its output (when it succeeded).")
-    outputs: dict[str, Any] = Field(description="Node id -> output, for every SUCCEEDED node.")
+    outputs: dict[str, Any] = Field(
+        description="Node id -> output, for every SUCCEEDED or REUSED node."
+    )
 
     @classmethod
     def of(cls, result: RunResult) -> ExecutionResults:
@@ -119,7 +128,7 @@ class ExecutionResults(BaseModel):
             outputs={
                 node_id: node.output
                 for node_id, node in result.nodes.items()
-                if node.state is NodeState.SUCCEEDED
+                if node.state.succeeded
             },
         )
 

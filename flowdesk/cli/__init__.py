@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"flowdesk {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from flowdesk.cli import broker, demo, gui, run, runs, secrets, serve, validate, worker
+    from flowdesk.cli import broker, cache, demo, gui, run, runs, secrets, serve, validate, worker
 
-    for command in (gui, validate, run, runs, secrets, serve, worker, broker, demo):
+    for command in (gui, validate, run, runs, cache, secrets, serve, worker, broker, demo):
         command.register(commands)
     return parser
 

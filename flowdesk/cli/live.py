@@ -21,6 +21,8 @@ from rich.text import Text
 
 from flowdesk.cli.progress import ansi, finished_line, header_line, id_width, summary
 from flowdesk.engine import (
+    ItemFinished,
+    MapStarted,
     NodeFinished,
     NodeRetrying,
     NodeStarted,
@@ -33,8 +35,15 @@ from flowdesk.engine import (
 REFRESH_PER_SECOND = 4
 SHOWN_RUNNING = 4
 """Running nodes named on the display; the rest are counted as "+N more"."""
-COUNTED = (NodeState.FAILED, NodeState.SKIPPED, NodeState.CANCELLED, NodeState.INTERRUPTED)
+COUNTED = (
+    NodeState.REUSED,
+    NodeState.FAILED,
+    NodeState.SKIPPED,
+    NodeState.CANCELLED,
+    NodeState.INTERRUPTED,
+)
 STYLES = {
+    NodeState.REUSED: "cyan",
     NodeState.FAILED: "red",
     NodeState.SKIPPED: "bright_black",
     NodeState.CANCELLED: "magenta",
@@ -54,6 +63,8 @@ class LiveProgress:
         self._retries = 0
         self._running: dict[str, int] = {}
         """Node id -> attempt, in the order the nodes started."""
+        self._items: dict[str, tuple[int, int]] = {}
+        """Mapped node running -> (items final, items), shown beside its name."""
         self._width = 8
         self._started: float | None = None
         self._finished: float | None = None
@@ -81,9 +92,16 @@ class LiveProgress:
             case NodeStarted():
                 with self._lock:
                     self._running[event.node_id] = event.attempt
+            case ItemFinished():
+                with self._lock:
+                    self._items[event.node_id] = (event.done, event.total)
+            case MapStarted():
+                with self._lock:
+                    self._items[event.node_id] = (0, event.total)
             case NodeFinished():
                 with self._lock:
                     self._running.pop(event.node_id, None)
+                    self._items.pop(event.node_id, None)
                     self._done += 1
                     if event.state in self._counts:
                         self._counts[event.state] += 1
@@ -116,6 +134,7 @@ class LiveProgress:
             total, done, retries = self._total, self._done, self._retries
             counts = dict(self._counts)
             running = list(self._running.items())
+            items = dict(self._items)
             started, finished = self._started, self._finished
         elapsed = ((finished or time.monotonic()) - started) if started is not None else 0.0
         status = Table.grid(padding=(0, 1))
@@ -131,7 +150,7 @@ class LiveProgress:
         )
         if not running:
             return status
-        return Group(status, _running_text(running))
+        return Group(status, _running_text(running, items))
 
 
 def _bar_style(counts: dict[NodeState, int]) -> str:
@@ -156,10 +175,17 @@ def _status_text(
     return text
 
 
-def _running_text(running: list[tuple[str, int]]) -> Text:
-    """`  running: a, b (attempt 2), c, d +12 more`, cut at the terminal's edge."""
+def _running_text(
+    running: list[tuple[str, int]], items: dict[str, tuple[int, int]] | None = None
+) -> Text:
+    """`  running: a, b (attempt 2), each 37/100, d +12 more`, cut at the terminal's edge."""
+    items = items or {}
     names = [
-        f"{node_id} (attempt {attempt})" if attempt > 1 else node_id
+        f"{node_id} {items[node_id][0]:,}/{items[node_id][1]:,}"
+        if node_id in items
+        else f"{node_id} (attempt {attempt})"
+        if attempt > 1
+        else node_id
         for node_id, attempt in running[:SHOWN_RUNNING]
     ]
     more = f" +{len(running) - SHOWN_RUNNING:,} more" if len(running) > SHOWN_RUNNING else ""

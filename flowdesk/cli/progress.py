@@ -14,6 +14,7 @@ from typing import TextIO
 from flowdesk.engine import (
     Listener,
     NodeFinished,
+    NodeResult,
     NodeRetrying,
     NodeStarted,
     NodeState,
@@ -23,9 +24,11 @@ from flowdesk.engine import (
     RunStarted,
     RunState,
 )
+from flowdesk.engine.reuse import reuse_note
 
 MARKS = {
     NodeState.SUCCEEDED: ("✓", "32"),
+    NodeState.REUSED: ("✓", "36"),
     NodeState.FAILED: ("✗", "31"),
     NodeState.SKIPPED: ("-", "90"),
     NodeState.CANCELLED: ("⊘", "35"),
@@ -79,15 +82,32 @@ def finished_line(event: NodeFinished, width: int, paint: Paint) -> str:
     mark, code = MARKS.get(event.state, ("?", "0"))
     result = event.result
     detail = ""
-    if result.reused:
-        detail = "  (reused from an earlier attempt of this run)"
+    if event.state is NodeState.REUSED:
+        detail = f"  {reuse_note(result, event.run_id)}"
     elif result.duration_s is not None and event.state is not NodeState.SKIPPED:
         detail = f"  {result.duration_s:.2f} s"
-    if event.error and event.state is not NodeState.SUCCEEDED:
+    if result.items is not None:
+        detail += f"  {items_note(result)}"
+    if event.error and not event.state.succeeded:
         detail += f"  {_short(event.error)}"
     return (
         f"  {paint(mark, code)} {event.node_id:<{width}} {paint(event.state.value, code)}{detail}"
     )
+
+
+def items_note(result: NodeResult) -> str:
+    """A mapped node's items: `100 items`, or `98/100, 2 failed` when not all succeeded."""
+    items = result.items or []
+    total = len(items)
+    succeeded = sum(1 for item in items if item.state is NodeState.SUCCEEDED)
+    if succeeded == total:
+        return f"{total:,} item{'' if total == 1 else 's'}"
+    note = f"{succeeded:,}/{total:,}"
+    for state in (NodeState.FAILED, NodeState.CANCELLED):
+        count = sum(1 for item in items if item.state is state)
+        if count:
+            note += f", {count:,} {state.value.lower()}"
+    return note
 
 
 def id_width(event: RunStarted) -> int:

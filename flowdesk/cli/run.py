@@ -1,7 +1,8 @@
 """`flowdesk run FILE`: run a workflow headless with live progress, or one JSON object.
 
 Every run is recorded in the store (`--db PATH`, `FLOWDESK_DB`, or the user data
-directory); with `--idempotency-key K` a second call returns the first run.
+directory); with `--idempotency-key K` a second call returns the first run. `--from NODE`
+runs from that node, reusing every other node's stored output (`RunService.start_from`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from flowdesk.model.loading import UnsupportedJsonError, read_json
 
 if TYPE_CHECKING:
     from flowdesk.engine import Executor
+    from flowdesk.model import WorkflowDefinition
     from flowdesk.runs import RunHandle, RunService
     from flowdesk.store import StoredRun
 
@@ -51,6 +53,18 @@ def register(commands: Any) -> None:
         "--idempotency-key",
         metavar="K",
         help="run at most once per key and workflow: a repeated key returns the first run",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_node",
+        metavar="NODE",
+        help="run NODE and everything downstream of it; every other node reuses its stored "
+        "output from the latest run of this workflow that has them (REUSED)",
+    )
+    parser.add_argument(
+        "--reuse",
+        metavar="RUN_ID",
+        help="with --from: take the stored outputs from this run (an id or unique prefix)",
     )
     add_db_option(parser)
     add_output_options(parser)
@@ -178,18 +192,58 @@ def run_command(args: argparse.Namespace) -> int:
     key = args.idempotency_key
     if key is not None and not _is_text(key):
         raise CliError("--idempotency-key: not valid UTF-8 text")
+    check_from_options(args)
     with (
         open_executor(args) as executor,
         open_service(args.db, max_concurrency=args.max_concurrency, executor=executor) as service,
     ):
         try:
-            started = service.start(definition, params, idempotency_key=key)
+            if args.from_node is not None:
+                given = args.params is not None or args.params_file is not None
+                started = start_from(service, definition, args, params if given else None)
+            else:
+                started = service.start(definition, params, idempotency_key=key)
         except InvalidWorkflowError as exc:
             lines = [f"{args.file}: {problem}" for problem in exc.problems]
             raise CliError("\n".join(lines), prefixed=False) from None
         if isinstance(started, StoredRun):
             return report_existing(started, key, params, as_json=args.json)
         return execute_and_report(service, started, as_json=args.json, db=args.db)
+
+
+def check_from_options(args: argparse.Namespace) -> None:
+    """--reuse needs --from, and a run from here has no idempotency key."""
+    if args.reuse is not None and args.from_node is None:
+        raise CliError("--reuse RUN_ID needs --from NODE (the node to run from)")
+    if args.from_node is not None and args.idempotency_key is not None:
+        raise CliError("--from and --idempotency-key cannot be used together")
+    for option, value in (("--from", args.from_node), ("--reuse", args.reuse)):
+        if value is not None and not _is_text(value):
+            raise CliError(f"{option}: not valid UTF-8 text")
+
+
+def start_from(
+    service: RunService,
+    definition: WorkflowDefinition,
+    args: argparse.Namespace,
+    params: dict[str, Any] | None,
+) -> RunHandle:
+    """Run from here (`--from NODE [--reuse RUN_ID]`); a refusal is bad input (exit 2)."""
+    from flowdesk.runs import RunFromRefused
+
+    try:
+        handle = service.start_from(
+            definition, args.from_node, reuse_run_id=args.reuse, params=params
+        )
+    except RunFromRefused as exc:
+        raise CliError(str(exc)) from None
+    source = f" of run {handle.source_run_id}" if handle.source_run_id else ""
+    print(
+        f"flowdesk: running from '{args.from_node}': reusing {len(handle.reused)} stored "
+        f"output(s){source}",
+        file=sys.stderr,
+    )
+    return handle
 
 
 def report_existing(

@@ -111,10 +111,15 @@ def _list_row(run: RunSummary, *, resumed: bool) -> list[str]:
 def show_command(args: argparse.Namespace) -> int:
     with open_service(args.db, create=False) as service:
         stored = service.load(args.run_id)
+        items = {
+            node.id: service.item_counts(stored.run_id, node.id)
+            for node in stored.definition.nodes
+            if node.map_over is not None and not args.json
+        }
     if args.json:
         print(json.dumps(stored.result.to_json(), default=str))
     else:
-        _print_run(stored, args.db)
+        _print_run(stored, args.db, items)
     return EXIT_OK
 
 
@@ -152,7 +157,10 @@ def resume_command(args: argparse.Namespace) -> int:
         return execute_and_report(service, handle, as_json=args.json, db=args.db)
 
 
-def _print_run(stored: StoredRun, db: str | None) -> None:
+def _print_run(
+    stored: StoredRun, db: str | None, items: dict[str, dict[str, int]] | None = None
+) -> None:
+    """`items`: node id -> item counts by state, for the nodes with map_over."""
     result = stored.result
     # The duration of the latest execution, as `runs list` and the resume itself report it.
     print(summary(replace(result, started_at=stored.resumed_at or result.started_at)))
@@ -172,12 +180,23 @@ def _print_run(stored: StoredRun, db: str | None) -> None:
         print(f"  {mark} {node_id:<{width}} {node.state.value:<9} {_node_detail(node)}".rstrip())
         if node.state is NodeState.INTERRUPTED:
             print("      it was running when its process ended")
+        counts = (items or {}).get(node_id)
+        if counts:
+            print(f"      items:  {_items_note(counts)}")
         if node.error:
             print(f"      error:  {node.error}")
         if node.output is not None:
             print(f"      output: {_preview(node.output)}")
     if result.state.resumable:
         print(resume_hint(result.run_id, db))
+
+
+def _items_note(counts: dict[str, int]) -> str:
+    """`98 succeeded, 2 failed (of 100)`."""
+    order = ("SUCCEEDED", "FAILED", "CANCELLED", "SKIPPED", "PENDING")
+    shown = [*order, *sorted(set(counts) - set(order))]
+    parts = [f"{counts[state]:,} {state.lower()}" for state in shown if counts.get(state)]
+    return f"{', '.join(parts)} (of {sum(counts.values()):,})"
 
 
 def _node_detail(node: NodeResult) -> str:

@@ -7,11 +7,14 @@ recorder protocol) sits below them.
 
 from typing import TYPE_CHECKING, Any
 
+from flowdesk.engine.cache import CacheEntry, NodeCache, NullNodeCache
 from flowdesk.engine.clock import RunClock
 from flowdesk.engine.context import HandlerError, NodeContext, RunResources
 from flowdesk.engine.events import (
     EventStream,
+    ItemFinished,
     Listener,
+    MapStarted,
     NodeFinished,
     NodeRetrying,
     NodeStarted,
@@ -24,7 +27,8 @@ from flowdesk.engine.limits import RunLimits
 from flowdesk.engine.masking import SecretMask
 from flowdesk.engine.recorder import NullRecorder, ResultNotRecordable, RunRecorder
 from flowdesk.engine.registry import HandlerRegistry, HandlerSpec, UnknownHandlerError, handler
-from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.results import ItemResult, NodeResult, RunResult
+from flowdesk.engine.reuse import ReusePlan, StoredOutput, kept_by_resume
 from flowdesk.engine.states import NodeState, RunState
 
 if TYPE_CHECKING:
@@ -55,6 +59,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "DEFAULT_MAX_CONCURRENCY",
+    "CacheEntry",
     "CompiledWorkflow",
     "EventStream",
     "Executor",
@@ -64,16 +69,22 @@ __all__ = [
     "HandlerRegistry",
     "HandlerSpec",
     "InvalidWorkflowError",
+    "ItemFinished",
+    "ItemResult",
     "Listener",
     "LocalExecutor",
+    "MapStarted",
+    "NodeCache",
     "NodeContext",
     "NodeFinished",
     "NodeResult",
     "NodeRetrying",
     "NodeStarted",
     "NodeState",
+    "NullNodeCache",
     "NullRecorder",
     "ResultNotRecordable",
+    "ReusePlan",
     "RunClock",
     "RunEvent",
     "RunFinished",
@@ -84,9 +95,11 @@ __all__ = [
     "RunStarted",
     "RunState",
     "SecretMask",
+    "StoredOutput",
     "UnknownHandlerError",
     "WorkflowRun",
     "compile_workflow",
     "handler",
+    "kept_by_resume",
     "run_workflow",
 ]

@@ -1,4 +1,4 @@
-"""The time and chance a run's retry code uses, behind one seam so tests need not wait for it.
+"""The time and chance a run uses (backoff, cache ages), behind one seam so tests need not wait.
 
 A WorkflowRun takes `clock=`; the default is the real one. A test passes a clock whose
 `sleep` records the delay and returns at once and whose random source is seeded, so a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from datetime import UTC, datetime
 
 
 class RunClock:
@@ -21,3 +22,8 @@ class RunClock:
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` (cancellable, like any await)."""
         await asyncio.sleep(seconds)
+
+    def now(self) -> datetime:
+        """The time (UTC) that cached outputs are dated with and their age is measured by: a
+        test passes a clock whose `now` it moves, instead of waiting for an entry to expire."""
+        return datetime.now(UTC)

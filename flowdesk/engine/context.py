@@ -109,6 +109,9 @@ class NodeContext:
     log: NodeLog | None = None
     """Where the handler writes text for the user (the node's log); None when nobody keeps
     one (`write_log` then drops the text)."""
+    item_index: int | None = None
+    """The item this call is for, in a node with `map_over` (None otherwise): an executor
+    that names its calls tells the items of one node apart by it."""
 
     def write_log(self, text: str) -> None:
         if self.log is not None and text:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.results import ItemResult, NodeResult, RunResult
 from flowdesk.engine.states import NodeState, RunState
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ class RunStarted:
     node_ids: tuple[str, ...]
     at: datetime
     resumed_node_ids: tuple[str, ...] = ()
-    """Nodes whose stored output is reused; they do not run again."""
+    """Nodes the reuse plan keeps (REUSED from the start, engine/reuse.py); they do not run."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +73,29 @@ class NodeFinished:
 
 
 @dataclass(frozen=True, slots=True)
+class MapStarted:
+    """A node with `map_over` has its list, checked: `total` items, none run yet."""
+
+    run_id: str
+    node_id: str
+    total: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ItemFinished:
+    """One item of a mapped node is final. `done` counts the node's final items, failed ones
+    included; `failed` those that failed (or were cancelled)."""
+
+    run_id: str
+    node_id: str
+    item: ItemResult
+    done: int
+    failed: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class RunFinished:
     run_id: str
     state: RunState
@@ -80,7 +103,9 @@ class RunFinished:
     at: datetime
 
 
-RunEvent = RunStarted | NodeStarted | NodeRetrying | NodeFinished | RunFinished
+RunEvent = (
+    RunStarted | NodeStarted | NodeRetrying | NodeFinished | MapStarted | ItemFinished | RunFinished
+)
 Listener = Callable[[RunEvent], None]
 
 

@@ -24,6 +24,7 @@ from flowdesk.model import NodeSpec, TemplateError, referenced_names
 from flowdesk.model.secret_refs import SECRETS, SecretLookup
 from flowdesk.model.template_limits import MAX_INT_DIGITS, TemplateBudget
 from flowdesk.model.templates import (
+    ITEM_NAMES,
     PARAMS,
     iter_templates,
     referenced_secrets,
@@ -59,6 +60,8 @@ class NodePlan:
     """The secrets its templates read (`secrets.NAME`), its `when` included."""
     condition_refs: frozenset[str] = frozenset()
     """Upstream node ids its `when` uses."""
+    map_refs: frozenset[str] = frozenset()
+    """Upstream node ids its `map_over` uses (engine/mapping.py)."""
 
     @classmethod
     def build(cls, spec: NodeSpec, handler: HandlerSpec) -> NodePlan:
@@ -71,7 +74,12 @@ class NodePlan:
         if spec.when is not None:
             condition_refs = referenced_names(spec.when) - {PARAMS, SECRETS}
             secrets |= referenced_secrets(spec.when)
-        return cls(spec, handler, frozenset(refs), static, long, secrets, condition_refs)
+        map_refs: frozenset[str] = frozenset()
+        if spec.map_over is not None:
+            refs -= ITEM_NAMES  # the current item, given per item (engine/mapping.py)
+            map_refs = referenced_names(spec.map_over) - {PARAMS, SECRETS}
+            secrets |= referenced_secrets(spec.map_over)
+        return cls(spec, handler, frozenset(refs), static, long, secrets, condition_refs, map_refs)
 
     @property
     def node_id(self) -> str:
@@ -93,17 +101,19 @@ async def resolve_config(
     outputs: Mapping[str, Any],
     limits: RunLimits | None = None,
     secrets: SecretLookup | None = None,
+    item: Mapping[str, Any] | None = None,
 ) -> tuple[BaseModel, dict[str, Any]]:
     """The handler's config model instance and the resolved config as plain data.
 
     Templates are evaluated within the node's bounds (see `_evaluate`). `secrets` gives the
-    values of the run's secrets (none are set without it).
+    values of the run's secrets (none are set without it). `item` holds `item` and
+    `item_index` for one item of a mapped node.
     """
     if plan.static_config is not None:
         return plan.static_config, plan.spec.config
     resolved = await _evaluate(
         plan, plan.spec.config, "config", plan.template_refs, plan.templates_run_long,
-        params, outputs, limits, secrets,
+        params, outputs, limits, secrets, item,
     )  # fmt: skip
     try:
         return plan.handler.config_model.model_validate(resolved), resolved
@@ -131,6 +141,22 @@ async def condition_holds(
     return bool(value)
 
 
+async def evaluate_map_over(
+    plan: NodePlan,
+    params: Mapping[str, Any],
+    outputs: Mapping[str, Any],
+    limits: RunLimits | None = None,
+    secrets: SecretLookup | None = None,
+) -> Any:
+    """The value of the node's `map_over` (the caller checks it is a list), evaluated within
+    the same bounds as config templates; a template error raises NodeFailure."""
+    assert plan.spec.map_over is not None
+    return await _evaluate(
+        plan, plan.spec.map_over, "map_over", plan.map_refs, runs_long(plan.spec.map_over),
+        params, outputs, limits, secrets,
+    )  # fmt: skip
+
+
 async def _evaluate(
     plan: NodePlan,
     value: Any,
@@ -141,9 +167,11 @@ async def _evaluate(
     outputs: Mapping[str, Any],
     limits: RunLimits | None,
     secrets: SecretLookup | None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Any:
-    """`value` (a node's config or its `when`) with its templates evaluated, within the node's
-    timeout (or the run's template default) and the run's size limit; NodeFailure on error.
+    """`value` (a node's config, `when` or `map_over`) with its templates evaluated, within the
+    node's timeout (or the run's template default) and the run's size limit; NodeFailure on
+    error. `extra` adds names (a mapped node's current item).
 
     Templates with loops run on a worker thread, so the event loop (and the editor) stays
     responsive; cancelling the node stops them at their next loop step or call."""
@@ -152,6 +180,8 @@ async def _evaluate(
     context = {PARAMS: params, **{ref: outputs.get(ref) for ref in refs}}
     if plan.secret_refs:
         context[SECRETS] = secrets or SecretLookup()
+    if extra:
+        context.update(extra)
     budget = TemplateBudget(
         max_bytes=limits.max_value_bytes,
         timeout_s=plan.spec.timeout_s or limits.template_timeout_s,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.results import ItemResult, NodeResult, RunResult
 
 
 class ResultNotRecordable(Exception):
@@ -32,6 +32,23 @@ class RunRecorder(Protocol):
 
     async def run_finished(self, run: RunResult) -> None: ...
 
+    # -- the items of a node with map_over (engine/mapping.py) -------------------------------
+
+    async def stored_items(self, run_id: str, node_id: str) -> tuple[int, list[ItemResult]]:
+        """(how many items the node had when it last mapped in this run, those that
+        SUCCEEDED): what a resume may keep. (0, []) when it never mapped here."""
+        ...
+
+    def map_started(self, run_id: str, node_id: str, total: int, *, keep: bool) -> None:
+        """Not awaited: the node maps `total` items; every stored item is PENDING again except,
+        with `keep`, the succeeded ones (a resume keeps those)."""
+        ...
+
+    def item_finished(self, run_id: str, node_id: str, item: ItemResult) -> None:
+        """Not awaited and must not block: items are written in batches, and `node_finished`
+        of their node returns only once its items are written too."""
+        ...
+
 
 class NullRecorder:
     """Records nothing: for tests, benchmarks and runs that need no history."""
@@ -46,4 +63,13 @@ class NullRecorder:
         return None
 
     async def run_finished(self, run: RunResult) -> None:
+        return None
+
+    async def stored_items(self, run_id: str, node_id: str) -> tuple[int, list[ItemResult]]:
+        return 0, []
+
+    def map_started(self, run_id: str, node_id: str, total: int, *, keep: bool) -> None:
+        return None
+
+    def item_finished(self, run_id: str, node_id: str, item: ItemResult) -> None:
         return None

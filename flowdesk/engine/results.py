@@ -18,6 +18,23 @@ def seconds_between(start: datetime | None, end: datetime | None) -> float | Non
 
 
 @dataclass(slots=True)
+class ItemResult:
+    """One item of a node with `map_over`: its own state, attempts, output and error."""
+
+    index: int
+    state: NodeState = NodeState.PENDING
+    attempts: int = 0
+    output: Any = field(default=None, repr=False)
+    error: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def duration_s(self) -> float | None:
+        return seconds_between(self.started_at, self.finished_at)
+
+
+@dataclass(slots=True)
 class NodeResult:
     node_id: str
     state: NodeState = NodeState.PENDING
@@ -28,20 +45,26 @@ class NodeResult:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     reused: bool = False
-    """True when the output came from an earlier execution of the same run (resume)."""
+    """True when this execution's reuse plan kept the node (REUSED from the start; resume, run
+    from here). A cache hit is REUSED without it: it was decided when the node's turn came."""
     log: str | None = field(default=None, repr=False)
     """What the handler wrote to the node's log (a `python` node's prints), masked."""
     reused_from: str | None = None
     """State REUSED: the run whose stored output this node took instead of running."""
     cached: bool = False
     """State REUSED: that output was found in the node cache (`"cache": true`)."""
+    items: list[ItemResult] | None = field(default=None, repr=False)
+    """A node with `map_over`: its items in item order, once the list is known (None for any
+    other node, and for a run loaded from the store: its items load paged, on demand)."""
 
     @property
     def duration_s(self) -> float | None:
         return seconds_between(self.started_at, self.finished_at)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """The CLI's node object; a REUSED node also says where its output came from (the
+        other states keep the shape DESIGN.md fixes)."""
+        shown = {
             "status": self.state.value,
             "attempts": self.attempts,
             "output": self.output,
@@ -49,6 +72,10 @@ class NodeResult:
             "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at),
         }
+        if self.state is NodeState.REUSED:
+            shown["reused_from"] = self.reused_from
+            shown["cached"] = self.cached
+        return shown
 
 
 @dataclass
@@ -65,11 +92,11 @@ class RunResult:
 
     @property
     def results(self) -> dict[str, Any]:
-        """Outputs of the output nodes that succeeded."""
+        """Outputs of the output nodes that succeeded (or were reused)."""
         return {
             node_id: self.nodes[node_id].output
             for node_id in self.output_node_ids
-            if self.nodes[node_id].state is NodeState.SUCCEEDED
+            if self.nodes[node_id].state.succeeded
         }
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from flowdesk.engine.cache import CacheEntry, NodeCache, RunCache, complete_success
 from flowdesk.engine.clock import RunClock
 from flowdesk.engine.context import NodeLog, RunResources
 from flowdesk.engine.events import (
@@ -34,19 +35,23 @@ from flowdesk.engine.events import (
 )
 from flowdesk.engine.execution import (
     NodeFailure,
+    NodePlan,
     build_context,
     call_with_retries,
     condition_holds,
+    evaluate_map_over,
     log_raised,
     resolve_config,
 )
 from flowdesk.engine.executor import LOCAL, LOCAL_SESSION, Executor, ExecutorSession
 from flowdesk.engine.limits import RunLimits
+from flowdesk.engine.mapping import ItemMap
 from flowdesk.engine.masking import SecretMask
 from flowdesk.engine.plan import CompiledWorkflow, InvalidWorkflowError, compile_workflow
 from flowdesk.engine.recorder import NullRecorder, ResultNotRecordable, RunRecorder
 from flowdesk.engine.registry import HandlerRegistry
 from flowdesk.engine.results import NodeResult, RunResult
+from flowdesk.engine.reuse import ReusePlan
 from flowdesk.engine.states import NodeState, RunState
 from flowdesk.engine.trigger_rules import CONDITION_FALSE, decide, hopeless
 from flowdesk.model import WorkflowDefinition
@@ -66,8 +71,8 @@ def now() -> datetime:
 class WorkflowRun:
     """One execution of a workflow. Subscribe to its events, `await execute()`, `cancel()`.
 
-    `previous` holds results of an earlier execution of the same run: nodes that
-    SUCCEEDED there keep their output and do not run again (resume).
+    `previous` is a reuse plan (engine/reuse.py): its nodes are REUSED from the start, with
+    the stored output and `reused_from` it names, and never run (resume, run from here).
     """
 
     def __init__(
@@ -79,12 +84,13 @@ class WorkflowRun:
         run_id: str | None = None,
         max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
         recorder: RunRecorder | None = None,
-        previous: Mapping[str, NodeResult] | None = None,
+        previous: ReusePlan | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: RunClock | None = None,
         limits: RunLimits | None = None,
         executor: Executor | None = None,
         secrets: ResolvedSecrets | None = None,
+        cache: NodeCache | None = None,
     ) -> None:
         """`executor` decides where handler calls run (this process when None); everything
         else about the run happens here whatever it is.
@@ -119,13 +125,21 @@ class WorkflowRun:
         self._outputs: dict[str, Any] = {}
         """Outputs of succeeded nodes, masked: what downstream templates and handlers see."""
         self._secrets = SecretLookup(secrets)
+        self._cache = RunCache(cache, self._clock, secrets)
+        """Nodes with `"cache"` look here before running (engine/cache.py); none without it."""
         self._mask = SecretMask(secrets.values.values() if secrets else ())
         self._params = dict(params or {})
         """The real params, for templates and handlers; `result.params` are masked."""
-        for node_id, earlier in (previous or {}).items():
-            if node_id in self._nodes and earlier.state is NodeState.SUCCEEDED:
-                self._nodes[node_id] = replace(earlier, reused=True)
-                self._outputs[node_id] = earlier.output
+        for node_id, kept in (previous or {}).items():
+            if node_id in self._nodes and kept.result.state.succeeded:
+                self._nodes[node_id] = replace(
+                    kept.result,
+                    node_id=node_id,
+                    state=NodeState.REUSED,
+                    reused=True,
+                    reused_from=kept.source_run_id,
+                )
+                self._outputs[node_id] = kept.result.output
         self.result = RunResult(
             run_id=self.id,
             workflow=workflow.name,
@@ -175,6 +189,9 @@ class WorkflowRun:
         self._all_done = loop.create_future()
         self.result.state = RunState.RUNNING
         self.result.started_at = now()
+        for result in self._nodes.values():
+            if result.reused and result.finished_at is None:  # taken from another run: final now
+                result.finished_at = self.result.started_at
         try:
             await self._recorder.run_started(self.result)
             if self.compiled.needs_http:
@@ -193,7 +210,7 @@ class WorkflowRun:
             )
             for node_id in reused:
                 self.events.emit(
-                    NodeFinished(self.id, node_id, NodeState.SUCCEEDED, self._nodes[node_id])
+                    NodeFinished(self.id, node_id, NodeState.REUSED, self._nodes[node_id])
                 )
             if self._cancel_requested:
                 self._all_done.set_result(None)
@@ -222,7 +239,7 @@ class WorkflowRun:
             reused = [node_id for node_id in ready if self._nodes[node_id].reused]
             self._queue.extend(node_id for node_id in ready if not self._nodes[node_id].reused)
             ready = [
-                child for node_id in reused for child in self._settled(node_id, NodeState.SUCCEEDED)
+                child for node_id in reused for child in self._settled(node_id, NodeState.REUSED)
             ]
         self._pump()
 
@@ -244,7 +261,7 @@ class WorkflowRun:
                 if self._nodes[child].state is not NodeState.PENDING:
                     continue  # skipped before all its dependencies ended, or cancelled
                 rule = self._plans[child].spec.trigger_rule
-                reason = None if state is NodeState.SUCCEEDED else hopeless(rule, node_id, state)
+                reason = None if state.succeeded else hopeless(rule, node_id, state)
                 if reason is None and waiting_on[child] == 0 and rule is not None:
                     deps = self.compiled.dependencies[child]
                     reason = decide(rule, {dep: self._nodes[dep].state for dep in deps})
@@ -286,10 +303,17 @@ class WorkflowRun:
             if self._records:
                 self._recorder.node_started(self.id, result)
             self._node_attempt(result, 1)  # amber from now: its templates may take a while
+            if plan.spec.map_over is not None:  # one handler call per item: engine/mapping.py
+                if plan.spec.cache is not None and self._cache.enabled:
+                    await self._look_in_cache(plan, None)  # the whole output, or a miss
+                node_log = NodeLog()
+                raise _Mapped(await self._map_items(plan, result, node_log))
             config, resolved = await resolve_config(
                 plan, self._params, self._outputs, self._limits, self._secrets
             )
             result.resolved_config = self._mask.value(resolved)
+            if plan.spec.cache is not None and self._cache.enabled:
+                await self._look_in_cache(plan, result.resolved_config)  # a hit raises _CacheHit
             node_log = NodeLog()
             output, result.attempts = await call_with_retries(
                 plan,
@@ -308,8 +332,13 @@ class WorkflowRun:
                 self._mask,
             )
             state = NodeState.SUCCEEDED
+        except _CacheHit as hit:  # final without running: the output an earlier run stored
+            state, output, result.attempts = NodeState.REUSED, hit.entry.output, 0
+            result.reused_from, result.cached = hit.entry.run_id, True
         except _ConditionFalse:
             state, error, result.started_at = NodeState.SKIPPED, CONDITION_FALSE, None
+        except _Mapped as mapped:  # every item final; under on_item_failure "skip", some failed
+            state, output = NodeState.SUCCEEDED, mapped.outputs
         except NodeFailure as failure:
             error = str(failure)
         except asyncio.CancelledError:
@@ -330,18 +359,66 @@ class WorkflowRun:
             # Its outcome is not kept: a resume runs it again, as after a crash.
             result.state, result.error = NodeState.INTERRUPTED, None
         state = result.state
+        if self._cache.waiting(node_id):  # it missed: keep what it produced for the next run
+            await self._cache.keep(node_id, output, self.id, complete_success(result))
         del self._tasks[node_id]
         self._finish_node(result, state, error=result.error)
         if self._unrecorded is not None:
             pass  # the run is stopping: nothing more starts, and nothing is skipped
         else:
-            if state is NodeState.SUCCEEDED:
+            if state.succeeded:
                 self._outputs[node_id] = output
             if not self._cancel_requested:
                 self._release(self._settled(node_id, state))
             else:
                 self._pump()
         self._maybe_done()
+
+    async def _look_in_cache(self, plan: NodePlan, config: Any) -> None:
+        """Raise _CacheHit when the cache holds an output of this handler for this config
+        (masked; secrets enter the key as digests), these params and these direct inputs.
+
+        A node with map_over (`config` None) is keyed by its raw config and its resolved list
+        instead, and by the outputs its config's templates read (they are not resolved yet)."""
+        node_id = plan.node_id
+        inputs = self.compiled.dependencies[node_id]
+        if config is None:
+            values = await evaluate_map_over(
+                plan, self._params, self._outputs, self._limits, self._secrets
+            )
+            config = {"config": plan.spec.config, "map_over": self._mask.value(values)}
+            inputs = (*inputs, *sorted(plan.template_refs.difference(inputs)))
+        entry = await self._cache.find(
+            node_id,
+            plan.handler.name,
+            plan.spec.cache,
+            config,
+            {dep: self._outputs.get(dep) for dep in inputs},
+            self.result.params,
+            plan.secret_refs,
+            plan.spec.config,
+        )
+        if entry is not None:
+            raise _CacheHit(entry)
+
+    async def _map_items(self, plan: NodePlan, result: NodeResult, node_log: NodeLog) -> list[Any]:
+        """The item outputs of a node with map_over; raises NodeFailure (engine/mapping.py)."""
+        return await ItemMap(
+            run_id=self.id,
+            plan=plan,
+            params=self._params,
+            outputs=self._outputs,
+            limits=self._limits,
+            secrets=self._secrets,
+            resources=self._resources,
+            clock=self._clock,
+            session=self._session,
+            mask=self._mask,
+            emit=self.events.emit,
+            recorder=self._recorder if self._records else None,
+            max_workers=self._max_concurrency,
+            node_log=node_log,
+        ).run(result)
 
     async def _record(self, result: NodeResult) -> bool:
         """Record a finished node; False when the run can no longer be recorded (it stops).
@@ -419,7 +496,7 @@ class WorkflowRun:
         states = {result.state for result in self._nodes.values()}
         if self._cancel_requested:
             self.result.state = RunState.CANCELLED
-        elif not stuck and states <= {NodeState.SUCCEEDED, NodeState.SKIPPED}:
+        elif not stuck and states <= {NodeState.SUCCEEDED, NodeState.REUSED, NodeState.SKIPPED}:
             # Nodes skipped by a condition or a join rule do not fail the run; one skipped
             # because something upstream failed comes with that FAILED node.
             self.result.state = RunState.COMPLETED
@@ -427,8 +504,24 @@ class WorkflowRun:
             self.result.state = RunState.FAILED
 
 
+class _CacheHit(Exception):
+    """The node cache holds a fresh output for this execution of the node: it is REUSED."""
+
+    def __init__(self, entry: CacheEntry) -> None:
+        super().__init__(entry.run_id)
+        self.entry = entry
+
+
 class _ConditionFalse(Exception):
     """The node's `when` was falsy: it is SKIPPED, not run."""
+
+
+class _Mapped(Exception):
+    """A node with map_over ran its items: it SUCCEEDED with their outputs, in item order."""
+
+    def __init__(self, outputs: list[Any]) -> None:
+        super().__init__()
+        self.outputs = outputs
 
 
 async def run_workflow(

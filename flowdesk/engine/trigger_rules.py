@@ -2,7 +2,8 @@
 
 A node decides once all its dependencies are final (`decide`); a rule that can
 no longer be met by what is still to come skips it earlier (`hopeless`), so a
-failure skips an `all_success` chain at once, as it always did.
+failure skips an `all_success` chain at once, as it always did. "Success" is
+SUCCEEDED or REUSED (`NodeState.succeeded`): a reused output counts as one.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ CONDITION_FALSE = "condition false"
 
 def _failed(state: NodeState) -> bool:
     """FAILED, CANCELLED or INTERRUPTED: it ended without succeeding and was not skipped."""
-    return state not in (NodeState.SUCCEEDED, NodeState.SKIPPED)
+    return not state.succeeded and state is not NodeState.SKIPPED
 
 
 def hopeless(rule: str | None, dep_id: str, state: NodeState) -> str | None:
     """Why the rule cannot be met now that `dep_id` ended in `state`, or None (wait for more)."""
     rule = rule or DEFAULT_RULE
-    if rule == "all_success" and state is not NodeState.SUCCEEDED:
+    if rule == "all_success" and not state.succeeded:
         return _not_succeeded(dep_id, state)
     if rule in ("none_failed", "none_failed_min_one_success") and _failed(state):
         return f"upstream '{dep_id}' {state.value.lower()} (join rule {rule})"
@@ -42,7 +43,7 @@ def decide(rule: str | None, states: Mapping[str, NodeState]) -> str | None:
         if reason is not None:
             return reason
     needs_one = rule in ("one_success", "none_failed_min_one_success")
-    if needs_one and states and NodeState.SUCCEEDED not in states.values():
+    if needs_one and states and not any(state.succeeded for state in states.values()):
         return f"no upstream node succeeded (join rule {rule})"
     return None
 

@@ -36,6 +36,7 @@ from PySide6.QtGui import (
     QKeyEvent,
     QKeySequence,
     QPainter,
+    QPainterPath,
     QPen,
 )
 from PySide6.QtWidgets import (
@@ -60,6 +61,10 @@ HANDLER_PREFIX = "flowdesk-handler:"
 NODE_IDENTIFIER = "flowdesk"
 
 Pair = tuple[str, str]  # (source node id, target node id): target depends on source
+MapBadge = tuple[str, float, float]
+"""A mapped node's progress: (text such as `37/100`, share of items succeeded, share failed)."""
+CompareMark = tuple[str, theme.RGB, bool]
+"""Compare mode's (label, colour, quiet): quiet marks a node that did not differ (dimmed)."""
 MODIFIER_KEYS = {Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta}
 TITLE_CHARS = 28  # a node's title shows at most this many characters of its id ...
 TITLE_WIDTH = 150.0  # ... and at most this many pixels, so a node stays under ~200 px wide
@@ -152,6 +157,8 @@ class FlowNodeItem(NodeItem):
         self.run_state: NodeState | None = None
         self.run_badge = ""
         self.pulse = 0.0  # 0..1, advanced by the canvas while the node runs
+        self.map_badge: MapBadge | None = None  # a mapped node's item progress, with its state
+        self.compare_mark: CompareMark | None = None  # compare mode's, over the run state
 
     @property
     def condition_false(self) -> bool:
@@ -165,6 +172,30 @@ class FlowNodeItem(NodeItem):
         self.run_state, self.run_badge = state, badge
         self._tooltip_disable(self.disabled)
         self.update()
+
+    def set_compare_mark(self, mark: CompareMark | None) -> None:
+        """Compare mode's mark, painted over the run state; None: the run state again."""
+        if mark == self.compare_mark:
+            return
+        self.compare_mark = mark
+        self._tooltip_disable(self.disabled)
+        self.update()
+
+    def set_map_progress(self, badge: MapBadge | None) -> None:
+        """A mapped node's item progress, drawn as a bar in place of the handler's name."""
+        if badge == self.map_badge:
+            return
+        self.map_badge = badge
+        self._tooltip_disable(self.disabled)
+        self.update()
+
+    @property
+    def shows_map_bar(self) -> bool:
+        return (
+            self.map_badge is not None
+            and self.run_state is not None
+            and getattr(self, "compare_mark", None) is None
+        )
 
     def set_problems(self, text: str, is_error: bool) -> None:
         if (text, is_error) == (self.problem_text, self.problem_is_error):
@@ -208,10 +239,16 @@ class FlowNodeItem(NodeItem):
             f"<b>{html.escape(self.name)}</b>",
             f"handler: {html.escape(getattr(self, 'handler_name', ''))}",
         ]
+        mark = getattr(self, "compare_mark", None)
+        if mark is not None:
+            lines.append(f"compare: {html.escape(mark[0])}")
         state = getattr(self, "run_state", None)
         if state is not None:
             badge = getattr(self, "run_badge", "")
             lines.append(f"state: {state.value}" + (f" ({html.escape(badge)})" if badge else ""))
+            map_badge = getattr(self, "map_badge", None)
+            if map_badge is not None:
+                lines.append(f"items: {html.escape(map_badge[0])}")
         problems = getattr(self, "problem_text", "")
         if problems:
             lines.append("<br/>" + html.escape(problems).replace("\n", "<br/>"))
@@ -246,11 +283,12 @@ class FlowNodeItem(NodeItem):
         font = QFont(painter.font())
         font.setPointSizeF(7.5)
         painter.setFont(font)
-        painter.drawText(
-            rect.adjusted(0, 0, 0, -4),
-            Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
-            self.handler_name,
-        )
+        if not self.shows_map_bar:  # the bar takes the handler name's place while it shows
+            painter.drawText(
+                rect.adjusted(0, 0, 0, -4),
+                Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom,
+                self.handler_name,
+            )
         if self.problem_text:
             color = QColor(*(theme.ERROR_COLOR if self.problem_is_error else theme.WARNING_COLOR))
             painter.setBrush(Qt.BrushStyle.NoBrush)
@@ -265,7 +303,9 @@ class FlowNodeItem(NodeItem):
             font.setPointSizeF(8)
             painter.setFont(font)
             painter.drawText(badge, Qt.AlignmentFlag.AlignCenter, "!")
-        if self.run_state:
+        if self.compare_mark:  # compare mode: how the node differs, instead of its run state
+            self._paint_compare_mark(painter, rect, font)
+        elif self.run_state:
             self._paint_run_state(painter, rect, font)
         painter.restore()
 
@@ -297,6 +337,56 @@ class FlowNodeItem(NodeItem):
         painter.drawRoundedRect(pill, 7, 7)
         pending = self.run_state is NodeState.PENDING
         painter.setPen(QColor(30, 30, 30) if pending else QColor(255, 255, 255))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
+        if self.shows_map_bar:
+            self._paint_map_bar(painter, rect, font)
+
+    def _paint_map_bar(self, painter: QPainter, rect: QRectF, font: QFont) -> None:
+        """Items succeeded (green) and failed (red) as parts of a bar, its text on top."""
+        assert self.map_badge is not None
+        text, succeeded, failed = self.map_badge
+        bar = QRectF(rect.left() + 10, rect.bottom() - 17, rect.width() - 18, 13)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(0, 0, 0, 120))
+        painter.drawRoundedRect(bar, 4, 4)
+        painter.save()
+        clip = QPainterPath()
+        clip.addRoundedRect(bar, 4, 4)
+        painter.setClipPath(clip)
+        left = bar.left()
+        for share, state in ((succeeded, "SUCCEEDED"), (failed, "FAILED")):
+            width = bar.width() * max(0.0, min(share, 1.0))
+            painter.setBrush(QColor(*theme.STATE_COLORS[state]))
+            painter.drawRect(QRectF(left, bar.top(), width, bar.height()))
+            left += width
+        painter.restore()
+        font.setBold(True)
+        font.setPointSizeF(7)
+        painter.setFont(font)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, text)
+
+    def _paint_compare_mark(self, painter: QPainter, rect: QRectF, font: QFont) -> None:
+        """An outline and a pill in the mark's colour; a node that did not differ is dimmed."""
+        assert self.compare_mark is not None
+        label, rgb, quiet = self.compare_mark
+        color = QColor(*rgb)
+        if quiet:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(20, 20, 20, 110))
+            painter.drawRoundedRect(rect, 4, 4)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.setPen(QPen(color, 3))
+        painter.drawRoundedRect(rect.adjusted(1, 1, -1, -1), 4, 4)
+        font.setBold(True)
+        font.setPointSizeF(7)
+        painter.setFont(font)
+        width = painter.fontMetrics().horizontalAdvance(label) + 10
+        pill = QRectF(rect.left() + 10, rect.top() + 24, width, 14)  # where the run state goes
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(color)
+        painter.drawRoundedRect(pill, 7, 7)
+        painter.setPen(QColor(255, 255, 255))
         painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, label)
 
 
@@ -602,6 +692,31 @@ class CanvasView(QObject):
                 self._running.discard(node_id)
         if self._running and not self._pulse_timer.isActive():
             self._pulse_timer.start()
+
+    def paint_compare(self, marks: dict[str, CompareMark]) -> None:
+        """Compare mode: a mark over every node named, the run state on the others (an empty
+        dict ends compare mode). Never undoable, never saved."""
+        for node_id, node in self.nodes.items():
+            node.view.set_compare_mark(marks.get(node_id))
+
+    def compare_mark_of(self, node_id: str) -> str | None:
+        """The compare label painted on a node (for tests)."""
+        node = self.nodes.get(node_id)
+        mark = node.view.compare_mark if node is not None else None
+        return mark[0] if mark else None
+
+    def paint_map_progress(self, badges: dict[str, MapBadge | None]) -> None:
+        """Show (or, with None, take away) the item progress of the mapped nodes named."""
+        for node_id, badge in badges.items():
+            node = self.nodes.get(node_id)
+            if node is not None:
+                node.view.set_map_progress(badge)
+
+    def map_badge_of(self, node_id: str) -> str | None:
+        """The item progress text painted on a node (for tests and benchmarks)."""
+        node = self.nodes.get(node_id)
+        badge = node.view.map_badge if node is not None else None
+        return badge[0] if badge else None
 
     def _style_input_wires(self, node: BaseNode, *, running: bool) -> None:
         for pipe in node.input_ports()[0].view.connected_pipes:

@@ -38,6 +38,14 @@ class NodeEdits(Protocol):
     def edit_retry(self, node_id: str, retry: RetryPolicy | None) -> None: ...
     def edit_timeout(self, node_id: str, timeout_s: float | None) -> None: ...
     def edit_flow(self, node_id: str, *, when: str | None, trigger_rule: str | None) -> None: ...
+    def edit_map(
+        self,
+        node_id: str,
+        *,
+        map_over: str | None,
+        max_items: int | None,
+        on_item_failure: str | None,
+    ) -> None: ...
     def rename(self, node_id: str, new_id: str) -> str | None: ...
 
 
@@ -150,7 +158,7 @@ class ConfigForm(QScrollArea):
         self.backoff_s.committed.connect(self._commit_retry)
         self.timeout_s.committed.connect(self._commit_timeout)
         outer.addWidget(run_box)
-        self.advanced = FlowFields(self._commit_flow)
+        self.advanced = FlowFields(self._commit_flow, self._commit_map)
         outer.addWidget(self.advanced)
         outer.addStretch(1)
         self.setWidget(page)
@@ -223,8 +231,9 @@ class ConfigForm(QScrollArea):
             reason = self.id_message.text() or "not applied"
             return self.id_edit, f"{where}, new id '{self.id_edit.text().strip()}': {reason}"
         if self.advanced.is_pending():
-            reason = self.advanced.pending_error() or "not applied"
-            return self.advanced.when, f"{where}, run when: {reason}"
+            problem = self.advanced.pending_problem()
+            widget, label, reason = problem or (self.advanced.when, "advanced", "not applied")
+            return widget, f"{where}, {label}: {reason}"
         for editor in self._editors():
             if editor.is_pending():
                 return (
@@ -321,6 +330,17 @@ class ConfigForm(QScrollArea):
     def _commit_flow(self, when: str | None, trigger_rule: str | None) -> None:
         if self.node_id is not None and self.document.has_node(self.node_id):
             self.edits.edit_flow(self.node_id, when=when, trigger_rule=trigger_rule)
+
+    def _commit_map(
+        self, map_over: str | None, max_items: int | None, on_item_failure: str | None
+    ) -> None:
+        if self.node_id is not None and self.document.has_node(self.node_id):
+            self.edits.edit_map(
+                self.node_id,
+                map_over=map_over,
+                max_items=max_items,
+                on_item_failure=on_item_failure,
+            )
 
     def _commit_id(self) -> None:
         if self.node_id is None:

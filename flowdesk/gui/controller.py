@@ -120,6 +120,21 @@ class EditorController:
             edits.update_node(self.definition, node_id, when=when, trigger_rule=trigger_rule),
         )
 
+    def edit_map(
+        self,
+        node_id: str,
+        *,
+        map_over: str | None,
+        max_items: int | None,
+        on_item_failure: str | None,
+    ) -> None:
+        """The node's list to map over, its max items (None: the default) and what a failed
+        item does (None: fail); map_over None makes it a plain node again."""
+        self._push(
+            f"edit {node_id} map over",
+            edits.update_map(self.definition, node_id, map_over, max_items, on_item_failure),
+        )
+
     def rename(self, node_id: str, new_id: str) -> str | None:
         if new_id == node_id:
             return None

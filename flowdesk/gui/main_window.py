@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QLineEdit, QMainWindow, QStat
 
 from flowdesk.engine import HandlerRegistry
 from flowdesk.gui.canvas import CanvasView
+from flowdesk.gui.compare_commands import CompareCommands
 from flowdesk.gui.config_form import ConfigForm
 from flowdesk.gui.controller import EditorController
 from flowdesk.gui.document import WorkflowDocument
@@ -101,6 +102,15 @@ class MainWindow(QMainWindow):
             before_run=self.execute_on.ready,
         )
         self.runs_dock.setWidget(self.runs.panel)
+        self.compare = CompareCommands(
+            self,
+            panel=self.runs.panel,
+            canvas=self.canvas,
+            controller=self.runs.controller,
+            service=self.service,
+            document=self.document,
+            message=self.show_message,
+        )
         self._build_menus()
         for action in [*self.structural_actions(), self.act_undo, self.act_redo]:
             explain_when_off(action, lambda: self.controller.locked, self.show_message)
@@ -229,11 +239,16 @@ class MainWindow(QMainWindow):
         run_menu.addActions(
             [
                 self.runs.act_run,
+                self.runs.act_run_from,
                 self.runs.act_cancel,
                 self.runs.act_resume,
                 self.runs.act_resume_current,
                 self.runs.act_rerun,
             ]
+        )
+        run_menu.addSeparator()
+        run_menu.addActions(
+            [self.compare.act_compare, self.compare.act_compare_current, self.compare.act_close]
         )
         run_menu.addSeparator()
         self.act_demo = run_menu.addAction(f"Demo service on port {self.demo.port}")

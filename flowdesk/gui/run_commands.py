@@ -1,5 +1,5 @@
-"""The editor's run commands: Run (F5), Cancel (Esc), Resume, Resume with current workflow,
-Re-run, and the run history of the open workflow.
+"""The editor's run commands: Run (F5), Run from here (Shift+F5), Cancel (Esc), Resume, Resume
+with current workflow, Re-run, and the run history of the open workflow.
 
 RunCommands gets the few collaborators it needs (the document, the canvas, the live
 validator, the run service, dialogs, settings and a status sink) and tells the window what
@@ -25,7 +25,7 @@ from flowdesk.gui.python_trust import PythonTrust
 from flowdesk.gui.run_controller import RunController
 from flowdesk.gui.run_panel import RunPanel
 from flowdesk.model import WorkflowDefinition, errors_only
-from flowdesk.runs import RunService
+from flowdesk.runs import RunFromRefused, RunService
 from flowdesk.store import RunSummary, StoreError
 
 HISTORY_LIMIT = 200
@@ -34,6 +34,11 @@ HISTORY_REFRESH_MS = 3000
 RESUME_NOTE = (
     "Resume runs the selected run's own snapshot again: nodes that succeeded keep their "
     "output, the rest run as they were defined then."
+)
+RUN_FROM_NOTE = (
+    "Run from here runs the selected node and everything downstream of it with the workflow "
+    "as it is now; every other node reuses its stored output (REUSED) from the latest run "
+    "of this workflow that has them, with that run's params."
 )
 RESUME_CURRENT_NOTE = (
     "Resume with current workflow runs the workflow as it is now in the editor: succeeded "
@@ -84,6 +89,10 @@ class RunCommands(QObject):
         self.close_when_done = False
         self._history: list[RunSummary] | None = None
         self.act_run = self._action("▶ Run", self.run, "F5")
+        self.act_run_from = self._action("Run from &here", self.run_from_here, "Shift+F5")
+        self.act_run_from.setToolTip(f"<p>{RUN_FROM_NOTE}</p>")
+        self.act_run_from.setStatusTip(RUN_FROM_NOTE)
+        canvas.add_node_menu_action(self.act_run_from)
         self.act_cancel = self._action("■ Cancel run", self.cancel, "Esc")
         self.act_resume = self._action("Resume run", self.resume)
         self.act_resume_current = self._action(
@@ -109,6 +118,7 @@ class RunCommands(QObject):
         self.controller.board_changed.connect(self._sync_actions)
         self.controller.board_changed.connect(self.inspect_selection)
         canvas.selection_changed.connect(lambda _ids: self.inspect_selection())
+        canvas.selection_changed.connect(lambda _ids: self._sync_actions())
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(HISTORY_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._refresh_if_visible)
@@ -150,6 +160,34 @@ class RunCommands(QObject):
             return None
         self.settings.setValue(key, text)
         return self.controller.start(definition, params)
+
+    def run_from_here(self) -> str | None:
+        """Run the selected node and everything downstream; the rest reuse stored outputs. A
+        refusal (no stored output upstream, or a node changed since) is shown as a dialog."""
+        ids = self.canvas.selected_ids()
+        if len(ids) != 1:
+            self.message("Run from here: select the one node to run from")
+            return None
+        if self.active or not self._ready_to_run("run from here"):
+            return None
+        definition = self.document.definition
+        if not self._code_allowed(definition):
+            return None
+        try:
+            run_id = self.controller.start_from(definition, ids[0])
+        except RunFromRefused as exc:
+            reason = str(exc)
+            self.message(reason[:1].upper() + reason[1:])
+            self.dialogs.error(self._parent, "Cannot run from here", reason)
+            return None
+        handle = self.controller.handle
+        if run_id is not None and handle is not None:
+            source = f" of run {handle.source_run_id[:12]}" if handle.source_run_id else ""
+            self.message(
+                f"Run {run_id[:12]} started from '{ids[0]}', reusing {len(handle.reused)} "
+                f"stored output(s){source}"
+            )
+        return run_id
 
     def _ready_to_run(self, verb: str) -> bool:
         """Pending edits applied and no problems left; otherwise say why and show them."""
@@ -261,7 +299,15 @@ class RunCommands(QObject):
         node_id = ids[0] if len(ids) == 1 else None
         node = self.controller.board.nodes.get(node_id) if node_id else None
         board = self.controller.board
-        self.panel.inspector.show_node(node_id, node, run_on_show=board.run_id is not None)
+        badge = self.controller.map_badge(node_id) if node_id else None
+        self.panel.inspector.show_node(
+            node_id,
+            node,
+            run_on_show=board.run_id is not None,
+            items=self.controller.item_source(node_id) if node_id else None,
+            items_text=badge[0] if badge else "",
+            run_id=board.run_id,
+        )
 
     def document_replaced(self) -> None:
         """A new, opened or imported document: forget the run on show, load its history."""
@@ -292,6 +338,7 @@ class RunCommands(QObject):
     def _sync_actions(self) -> None:
         active = self.active
         self.act_run.setEnabled(not active)
+        self.act_run_from.setEnabled(not active and len(self.canvas.selected_ids()) == 1)
         self.act_cancel.setEnabled(active)
         state = self.panel.selected_run_state()
         resumable = not active and state is not None and state.resumable

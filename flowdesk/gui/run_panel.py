@@ -7,7 +7,14 @@ import html
 import json
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QFontDatabase, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,8 +37,10 @@ from PySide6.QtWidgets import (
 from flowdesk.engine import NodeResult, NodeState, RunState
 from flowdesk.engine.trigger_rules import CONDITION_FALSE
 from flowdesk.gui import theme
+from flowdesk.gui.item_list import ItemList, ItemSource
 from flowdesk.gui.json_tree import JsonTree
 from flowdesk.gui.run_controller import RunController
+from flowdesk.gui.run_state import reused_text
 from flowdesk.gui.text_fit import elide_middle
 from flowdesk.store import RunSummary
 
@@ -49,6 +58,7 @@ HISTORY_SAMPLES = [
 ]
 HISTORY_MAX_WIDTH = 240  # long params are cut here; the cell's tooltip has them whole
 HISTORY_PANE_MAX = 700  # the history pane asks for room to show every column, up to this
+LARGE_TREE = 200  # entries of an output or config built only once its tab is shown
 NODE_ID_SHOWN = 40  # characters of a node id the inspector's title shows; the tooltip has all
 
 
@@ -83,8 +93,14 @@ def legend() -> QWidget:
     return box
 
 
+def _large(value: object) -> bool:
+    """A value whose tree takes a while to build (tens of ms for thousands of entries)."""
+    return isinstance(value, list | dict) and len(value) > LARGE_TREE
+
+
 class NodeInspector(QWidget):
-    """State, attempts, duration, error, output and resolved config of one node of a run."""
+    """State, attempts, duration, error, output and resolved config of one node of a run; a
+    mapped node's items too, a page at a time (its Items tab)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -101,7 +117,13 @@ class NodeInspector(QWidget):
         self.node_log.setReadOnly(True)
         self.node_log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.node_log.setPlaceholderText("Nothing was written to this node's log.")
+        self.items = ItemList()
+        # The node whose output, config and log the trees show, and what of it they show.
+        self._trees_of: tuple[NodeResult | None, tuple[object, ...]] | None = None
+        self._unbuilt: dict[QWidget, object] = {}  # large values of tabs not looked at yet
         self.tabs = QTabWidget()
+        self.tabs.addTab(self.items, "Items")
+        self.tabs.setTabVisible(0, False)
         self.tabs.addTab(self.output, "Output")
         self.tabs.addTab(self.config, "Resolved config")
         self.tabs.addTab(self.node_log, "Log")
@@ -110,9 +132,66 @@ class NodeInspector(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.error)
         layout.addWidget(self.tabs)
+        self.tabs.currentChanged.connect(lambda _index: self._build_current_tree())
 
     def show_node(
-        self, node_id: str | None, node: NodeResult | None, *, run_on_show: bool = True
+        self,
+        node_id: str | None,
+        node: NodeResult | None,
+        *,
+        run_on_show: bool = True,
+        items: ItemSource | None = None,
+        items_text: str = "",
+        run_id: str | None = None,
+    ) -> None:
+        """Show a node of the run on show (`run_id`). `items` are a mapped node's (`items_text`
+        says how many finished). Showing the same node again rebuilds no tree (a live map
+        refreshes ten times a second): only the title and the items are read again."""
+        key = (node_id, node.state if node else None, node.attempts if node else 0)
+        shown = self._trees_of
+        same = shown is not None and shown[0] is node and shown[1] == key
+        if not same:
+            self._unbuilt = {}  # the last node's trees are no longer wanted
+        self._show_items(items, items_text)
+        self._show_title(
+            node_id, node, run_on_show=run_on_show, items_text=items_text, run_id=run_id
+        )
+        if same:
+            return
+        self._trees_of = (node, key)
+        for tree, value in (
+            (self.output, node.output if node else None),
+            (self.config, node.resolved_config if node else None),
+        ):
+            if tree is self.tabs.currentWidget() or not _large(value):
+                tree.show_value(value)
+            else:  # e.g. a mapped node's 10,000 outputs behind its Items tab: built when shown
+                tree.show_value(None)
+                self._unbuilt[tree] = value
+        self.node_log.setPlainText(node.log or "" if node else "")
+
+    def _build_current_tree(self) -> None:
+        tree = self.tabs.currentWidget()
+        if tree in self._unbuilt and isinstance(tree, JsonTree):
+            tree.show_value(self._unbuilt.pop(tree))
+
+    def _show_items(self, items: ItemSource | None, text: str) -> None:
+        index = self.tabs.indexOf(self.items)
+        was_visible = self.tabs.isTabVisible(index)
+        self.items.show_source(items)
+        self.tabs.setTabVisible(index, items is not None)
+        self.tabs.setTabText(index, f"Items ({text})" if text else "Items")
+        if items is not None and not was_visible:
+            self.tabs.setCurrentIndex(index)
+
+    def _show_title(
+        self,
+        node_id: str | None,
+        node: NodeResult | None,
+        *,
+        run_on_show: bool,
+        items_text: str,
+        run_id: str | None = None,
     ) -> None:
         name = html.escape(elide_middle(node_id or "", NODE_ID_SHOWN))
         self.title.setToolTip(node_id if node_id and len(node_id) > NODE_ID_SHOWN else "")
@@ -128,22 +207,21 @@ class NodeInspector(QWidget):
                 parts.append(f"{node.attempts} attempt{'s' if node.attempts != 1 else ''}")
             if node.duration_s is not None:
                 parts.append(f"{node.duration_s:.3f} s")
-            if node.reused:
-                parts.append("output reused from an earlier attempt of this run")
+            if node.state is NodeState.REUSED:
+                parts.append(html.escape(reused_text(node, run_id)))
             if condition_skipped(node):
                 parts.append("condition false: its Run when was falsy, so it did not run")
+            if items_text:
+                parts.append(html.escape(items_text))
             self.title.setText(" · ".join(parts))
         failed = (
             node is not None
             and node.error
-            and node.state is not NodeState.SUCCEEDED
+            and not node.state.succeeded
             and not condition_skipped(node)
         )
         self.error.setText(node.error if failed else "")  # type: ignore[union-attr]
         self.error.setVisible(bool(failed))
-        self.output.show_value(node.output if node else None)
-        self.config.show_value(node.resolved_config if node else None)
-        self.node_log.setPlainText(node.log or "" if node else "")
 
 
 class RunIdDelegate(QStyledItemDelegate):
@@ -182,6 +260,14 @@ class RunPanel(QWidget):
             "Run again only the nodes of the selected run that did not succeed"
         )
         self.rerun_button.setToolTip("Start a new run with the selected run's params")
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip(
+            "Select two runs in the history (Ctrl+click): paint each node by how it differs"
+        )
+        self.compare_current_button = QPushButton("Compare with current")
+        self.compare_current_button.setToolTip(
+            "Paint the nodes added, removed or changed since the selected run"
+        )
         self.status = QLabel("No run yet.")
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status.setWordWrap(True)
@@ -192,7 +278,8 @@ class RunPanel(QWidget):
         self.history = QTableWidget(0, len(HISTORY_COLUMNS))
         self.history.setHorizontalHeaderLabels(HISTORY_COLUMNS)
         self.history.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.history.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Two runs (Ctrl+click) can be compared; commands on one run need exactly one.
+        self.history.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         # Only run id cells are editable, by RunIdDelegate, which never writes.
         self.history.setEditTriggers(
             QAbstractItemView.EditTrigger.DoubleClicked
@@ -232,13 +319,22 @@ class RunPanel(QWidget):
         self.history_box = history_box = QWidget()
         history_layout = QVBoxLayout(history_box)
         history_layout.setContentsMargins(0, 0, 0, 0)
-        history_layout.addWidget(QLabel("History of this workflow"))
+        # The compare buttons act on the rows selected here, so they sit above them.
+        history_header = QHBoxLayout()
+        history_header.addWidget(QLabel("History of this workflow"), 1)
+        history_header.addWidget(self.compare_button)
+        history_header.addWidget(self.compare_current_button)
+        history_layout.addLayout(history_header)
         history_layout.addWidget(self.history)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(history_box)
         splitter.addWidget(self.inspector)
         splitter.addWidget(self.log)
         splitter.setSizes([490, 380, 380])  # the history's columns fit in 490
+        self.splitter = splitter
+        self.compare_view: QWidget | None = None
+        self._sizes_before_compare = splitter.sizes()
+        self.comparing = False  # compare_view is on show instead of the inspector and log
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         # On a line of its own: beside the buttons, a long summary widened the whole window.
@@ -254,7 +350,9 @@ class RunPanel(QWidget):
 
     def show_history(self, runs: list[RunSummary], select: str | None = None) -> None:
         """Fill the table; only `select` ends up selected (a row selected before would
-        otherwise stay highlighted over another run, with nothing of it on show)."""
+        otherwise stay highlighted over another run, with nothing of it on show). Without
+        `select`, runs selected together (to compare them) stay selected."""
+        kept = self.selected_run_ids() if select is None else []
         self.history.blockSignals(True)
         self.history.clearSelection()
         self.history.setRowCount(len(runs))
@@ -285,6 +383,8 @@ class RunPanel(QWidget):
         self._fit_history_columns()
         if select is not None:
             self.select_history(select)
+        elif len(kept) > 1:
+            self._select_rows_of(kept)
         self._update_buttons()
 
     def _fit_history_columns(self) -> None:
@@ -311,27 +411,43 @@ class RunPanel(QWidget):
         self.history_box.setMinimumWidth(min(needed, HISTORY_PANE_MAX))
 
     def _copy_run_id(self) -> None:
-        run_id = self.selected_run_id()
-        if run_id:
-            QGuiApplication.clipboard().setText(run_id)
+        run_ids = self.selected_run_ids()
+        if run_ids:
+            QGuiApplication.clipboard().setText("\n".join(run_ids))
 
     def select_history(self, run_id: str) -> None:
-        for row in range(self.history.rowCount()):
-            if self.history.item(row, 0).data(Qt.ItemDataRole.UserRole) == run_id:
-                self.history.blockSignals(True)
-                self.history.selectRow(row)
-                self.history.blockSignals(False)
+        """Select that run alone. Not `selectRow`: in a multi-row list it honours the keyboard's
+        modifiers, so with Ctrl held (or left held by a lost key release) it toggled the row off."""
+        self._select_rows_of([run_id])
         self._update_buttons()
 
+    def _select_rows_of(self, run_ids: list[str]) -> None:
+        wanted = set(run_ids)
+        selection = QItemSelection()
+        model = self.history.model()
+        last = model.columnCount() - 1
+        for row in range(self.history.rowCount()):
+            if self.history.item(row, 0).data(Qt.ItemDataRole.UserRole) in wanted:
+                selection.select(model.index(row, 0), model.index(row, last))
+        self.history.blockSignals(True)
+        self.history.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect
+        )
+        self.history.blockSignals(False)
+
+    def selected_run_ids(self) -> list[str]:
+        """The runs selected in the history, newest first (two of them can be compared)."""
+        rows = sorted(index.row() for index in self.history.selectionModel().selectedRows())
+        return [self.history.item(row, 0).data(Qt.ItemDataRole.UserRole) for row in rows]
+
     def selected_run_id(self) -> str | None:
-        rows = self.history.selectionModel().selectedRows()
-        if not rows:
-            return None
-        return self.history.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        """The one run selected (None when none, or several are)."""
+        run_ids = self.selected_run_ids()
+        return run_ids[0] if len(run_ids) == 1 else None
 
     def selected_run_state(self) -> RunState | None:
         rows = self.history.selectionModel().selectedRows()
-        return RunState(self.history.item(rows[0].row(), 0).text()) if rows else None
+        return RunState(self.history.item(rows[0].row(), 0).text()) if len(rows) == 1 else None
 
     def _emit_history_selection(self) -> None:
         run_id = self.selected_run_id()
@@ -376,6 +492,33 @@ class RunPanel(QWidget):
         self.resume_button.setEnabled(not active and state is not None and state.resumable)
         self.resume_current_button.setEnabled(self.resume_button.isEnabled())
         self.rerun_button.setEnabled(not active and state is not None)
+        chosen = len(self.selected_run_ids())
+        self.compare_button.setEnabled(not active and chosen == 2)
+        self.compare_current_button.setEnabled(not active and chosen == 1)
+
+    def show_compare(self, view: QWidget | None) -> None:
+        """Put a comparison in place of the node inspector and the log; None: back to them."""
+        comparing = view is not None
+        if comparing and not self.comparing:
+            self._sizes_before_compare = self.splitter.sizes()[:3]
+        if view is not None and view is not self.compare_view:
+            if self.compare_view is not None:
+                self.compare_view.hide()
+            view.hide()  # added hidden: it takes no room from the others until it is shown
+            self.compare_view = view
+            self.splitter.addWidget(view)
+        if comparing == self.comparing:
+            return
+        self.comparing = comparing
+        history, inspector, log = self._sizes_before_compare
+        assert self.compare_view is not None
+        self.compare_view.setVisible(comparing)
+        self.inspector.setVisible(not comparing)
+        self.log.setVisible(not comparing)
+        if comparing:
+            self.splitter.setSizes([history, 0, 0, inspector + log])
+        else:
+            self.splitter.setSizes([history, inspector, log, 0])
 
     def show_note(self, text: str) -> None:
         self.note.setText(text)

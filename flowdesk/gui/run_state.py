@@ -3,7 +3,9 @@
 Qt-free: the engine's events arrive here one by one, and the canvas asks for
 the nodes that changed since it last painted (`take_dirty`), so a burst of
 1,000 events costs one repaint. A run from the history has no events: its log
-is rebuilt from the stored node states and times, in the same words.
+is rebuilt from the stored node states and times, in the same words. A mapped node's items
+(`map_over`) are counted in `progress` and kept in its NodeResult's item list, but are not
+logged one by one: a 10,000-item map writes two lines, not 10,000.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ from flowdesk.engine import (
     RunStarted,
     RunState,
 )
+from flowdesk.engine.events import ItemFinished, MapStarted
+from flowdesk.engine.results import ItemResult
+from flowdesk.engine.reuse import reuse_note
+from flowdesk.gui.map_progress import MapProgress, progress_text
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,20 @@ def node_started_text(node_id: str, attempt: int) -> str:
 
 
 def node_finished_text(
-    node_id: str, state: NodeState, error: str | None, *, attempts: int = 0
+    node_id: str, state: NodeState, error: str | None, *, attempts: int = 0, note: str = ""
 ) -> str:
-    """`attempts` is given for a stored run only: its retry lines were never recorded."""
+    """`attempts` is given for a stored run only: its retry lines were never recorded. `note`
+    says where a REUSED node's output came from."""
     after = f" after {attempts} attempts" if attempts > 1 else ""
-    detail = f": {error}" if error and state is not NodeState.SUCCEEDED else ""
-    return f"{node_id} {state.value}{after}{detail}"
+    detail = f": {error}" if error and not state.succeeded else ""
+    return f"{node_id} {state.value}{after}{detail}" + (f" ({note})" if note else "")
+
+
+def reused_text(node: NodeResult, run_id: str | None) -> str:
+    """The run log's and the inspector's note for a REUSED node; empty for any other."""
+    if node.state is not NodeState.REUSED:
+        return ""
+    return reuse_note(node, run_id, id_length=8)
 
 
 def run_finished_text(run_id: str, state: RunState, duration_s: float | None) -> str:
@@ -62,7 +76,7 @@ def stored_log(result: RunResult) -> list[LogEntry]:
     """
     entries: list[LogEntry] = []
     if result.started_at is not None:
-        reused = sum(1 for node in result.nodes.values() if node.reused)
+        reused = sum(1 for node in result.nodes.values() if node.state is NodeState.REUSED)
         text = run_started_text(result.run_id, len(result.nodes), reused)
         entries.append(LogEntry(result.started_at, text))
     for node in result.nodes.values():
@@ -71,7 +85,13 @@ def stored_log(result: RunResult) -> list[LogEntry]:
                 LogEntry(node.started_at, node_started_text(node.node_id, 1), node.node_id)
             )
         if node.finished_at is not None and node.state.is_final:
-            text = node_finished_text(node.node_id, node.state, node.error, attempts=node.attempts)
+            text = node_finished_text(
+                node.node_id,
+                node.state,
+                node.error,
+                attempts=node.attempts,
+                note=reused_text(node, result.run_id),
+            )
             entries.append(LogEntry(node.finished_at, text, node.node_id))
     if result.finished_at is not None and result.state.is_final:
         text = run_finished_text(result.run_id, result.state, result.duration_s)
@@ -91,6 +111,9 @@ class RunBoard:
     retrying: set[str] = field(default_factory=set)
     log: list[LogEntry] = field(default_factory=list)
     result: RunResult | None = None
+    progress: dict[str, MapProgress] = field(default_factory=dict)
+    """Mapped nodes (`map_over`) of the run on show: how many items are final, how many
+    failed (a stored run's are set from the store's counts by the run controller)."""
     generation: int = 0
     """Changes whenever the board starts showing another run (or the same one afresh): a view
     of `log` starts over when it changes, whatever the lengths of the old and new logs."""
@@ -100,6 +123,7 @@ class RunBoard:
     def clear(self) -> None:
         self.run_id, self.state, self.result = None, None, None
         self.nodes = {}
+        self.progress = {}
         self.retrying.clear()
         self.log = []
         self.generation += 1
@@ -111,6 +135,9 @@ class RunBoard:
         self.run_id, self.state, self.result = result.run_id, result.state, result
         self.nodes = dict(result.nodes)
         self.log = stored_log(result)
+        for node_id, node in self.nodes.items():
+            if node.items is not None:
+                self.progress[node_id] = MapProgress.of_items(node.items)
 
     def __call__(self, event: RunEvent) -> None:
         """The engine listener: apply one event."""
@@ -137,16 +164,45 @@ class RunBoard:
                     f"{event.delay_s:.2f} s: {event.error}",
                     event.node_id,
                 )
+            case MapStarted():
+                node = self.nodes.setdefault(event.node_id, NodeResult(event.node_id))
+                node.items = [ItemResult(index) for index in range(event.total)]
+                self.progress[event.node_id] = MapProgress(event.total)
+                text = f"{event.node_id} maps over {event.total:,} item" + (
+                    "" if event.total == 1 else "s"
+                )
+                self._log(event.at, text, event.node_id)
+            case ItemFinished():
+                self._item_finished(event)
             case NodeFinished():
                 self.nodes[event.node_id] = event.result
                 self.retrying.discard(event.node_id)
+                if event.result.items is not None:
+                    self.progress[event.node_id] = MapProgress.of_items(event.result.items)
                 when = event.result.finished_at or datetime.now().astimezone()
-                text = node_finished_text(event.node_id, event.state, event.error)
+                text = node_finished_text(
+                    event.node_id,
+                    event.state,
+                    event.error,
+                    note=reused_text(event.result, event.run_id),
+                )
+                progress = self.progress.get(event.node_id)
+                if progress is not None and progress.failed and event.state.succeeded:
+                    text += f" ({progress_text(progress, event.state)}, skipped)"
                 self._log(when, text, event.node_id)
             case RunFinished():
                 self.state, self.result = event.state, event.result
                 text = run_finished_text(event.run_id, event.state, event.result.duration_s)
                 self._log(event.at, text)
+
+    def _item_finished(self, event: ItemFinished) -> None:
+        """Count the item and keep it in the node's list; no log line (there may be 10,000)."""
+        self.progress[event.node_id] = MapProgress(event.total, event.done, event.failed)
+        node = self.nodes.get(event.node_id)
+        items = node.items if node is not None else None
+        if items is not None and 0 <= event.item.index < len(items):
+            items[event.item.index] = event.item
+        self._dirty.add(event.node_id)
 
     def _log(self, at: datetime, text: str, node_id: str | None = None) -> None:
         self.log.append(LogEntry(at, text, node_id))

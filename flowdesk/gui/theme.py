@@ -44,6 +44,27 @@ STATE_COLORS: dict[str, RGB] = {
     "REUSED": (40, 160, 170),
 }
 RUNNING_WIRE_COLOR: RGB = STATE_COLORS["RUNNING"]
+# Compare mode (gui/compare_state.py): how a node differs between two runs, or since a run.
+COMPARE_COLORS: dict[str, RGB] = {
+    "same": (120, 120, 120),
+    "output": (240, 160, 40),
+    "state": (226, 54, 54),
+    "only_a": (70, 130, 230),
+    "only_b": (170, 90, 220),
+    "neither": (60, 60, 60),
+    "unchanged": (120, 120, 120),
+    "added": (46, 184, 92),
+    "changed": (240, 160, 40),
+    "downstream": (200, 200, 110),
+    "removed": (226, 54, 54),
+}
+# A JSON diff's rows (gui/json_diff_tree.py), drawn at DIFF_ALPHA over light or dark bases.
+DIFF_COLORS: dict[str, RGB] = {
+    "added": (46, 184, 92),
+    "removed": (226, 54, 54),
+    "changed": (240, 160, 40),
+}
+DIFF_ALPHA = 90
 # A node title being renamed in place: a field on the (always dark) canvas.
 EDIT_FIELD_BACKGROUND: RGB = (30, 31, 34)
 EDIT_FIELD_BORDER: RGB = (53, 116, 240)

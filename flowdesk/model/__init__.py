@@ -18,9 +18,16 @@ from flowdesk.model.templates import (
     resolve_templates,
 )
 from flowdesk.model.validation import errors_only, validate_workflow
-from flowdesk.model.workflow import TRIGGER_RULES, NodeSpec, RetryPolicy, WorkflowDefinition
+from flowdesk.model.workflow import (
+    ITEM_FAILURE_MODES,
+    TRIGGER_RULES,
+    NodeSpec,
+    RetryPolicy,
+    WorkflowDefinition,
+)
 
 __all__ = [
+    "ITEM_FAILURE_MODES",
     "TRIGGER_RULES",
     "NodeSpec",
     "Problem",

@@ -152,6 +152,28 @@ def update_node(
     return result
 
 
+def update_map(
+    definition: WorkflowDefinition,
+    node_id: str,
+    map_over: str | None,
+    max_items: int | None,
+    on_item_failure: str | None,
+) -> WorkflowDefinition:
+    """`definition` with the node's map fields replaced. The node is rebuilt so that a max
+    items left at its default counts as never set (validation warns about a set max_items on
+    a node without map_over)."""
+    result = copy_of(definition)
+    nodes = result.dag.nodes
+    for index, node in enumerate(nodes):
+        if node.id == node_id:
+            data = node.model_dump(exclude={"max_items"})
+            data.update(map_over=map_over, on_item_failure=on_item_failure)
+            if max_items is not None:
+                data["max_items"] = max_items
+            nodes[index] = NodeSpec.model_validate(data)
+    return result
+
+
 def rename_node(definition: WorkflowDefinition, old: str, new: str) -> WorkflowDefinition:
     """Change a node id everywhere: the node, dependencies, layout and template references."""
     check_new_id(definition, old, new)
@@ -161,12 +183,19 @@ def rename_node(definition: WorkflowDefinition, old: str, new: str) -> WorkflowD
             node.id = new
         if old in node.dependencies:
             node.dependencies = [new if dep == old else dep for dep in node.dependencies]
-        node.config = rewrite_references(node.config, old, new)
-        if node.when is not None:
-            node.when = rewrite_template(node.when, old, new)
+        _rewrite_node_templates(node, old, new)
     if result.layout and old in result.layout:
         result.layout = {(new if key == old else key): pos for key, pos in result.layout.items()}
     return result
+
+
+def _rewrite_node_templates(node: NodeSpec, old: str, new: str) -> None:
+    """Point every template of `node` (config, `when`, `map_over`) at `new` instead of `old`."""
+    node.config = rewrite_references(node.config, old, new)
+    if node.when is not None:
+        node.when = rewrite_template(node.when, old, new)
+    if node.map_over is not None:
+        node.map_over = rewrite_template(node.map_over, old, new)
 
 
 def rewrite_references(value: Any, old: str, new: str) -> Any:
@@ -224,10 +253,8 @@ def paste_nodes(
     layout = dict(result.layout or {})
     for spec in specs:
         copy = spec.model_copy(deep=True)
-        config = copy.config
         for old, new in renames.items():
-            config = rewrite_references(config, old, new)
-        copy.config = config
+            _rewrite_node_templates(copy, old, new)
         copy.id = renames[spec.id]
         copy.dependencies = [
             renames.get(dep, dep) for dep in spec.dependencies if dep in renames or dep in taken

@@ -26,6 +26,9 @@ class Rule(StrEnum):
     UNKNOWN_FIELD = "unknown-field"
     UNKNOWN_TRIGGER_RULE = "unknown-trigger-rule"
     INVALID_CONDITION = "invalid-condition"
+    INVALID_MAP = "invalid-map"
+    UNKNOWN_ITEM_FAILURE = "unknown-item-failure"
+    INVALID_CACHE = "invalid-cache"
 
 
 @dataclass(frozen=True)

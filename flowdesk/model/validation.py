@@ -10,16 +10,18 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from flowdesk.model import graph
+from flowdesk.model.node_cache import InvalidCacheValue, cache_policy
 from flowdesk.model.problems import Problem, Rule
 from flowdesk.model.secret_refs import SECRETS, not_set_message
 from flowdesk.model.templates import (
+    ITEM_NAMES,
     PARAMS,
     TemplateError,
     compile_template,
     is_template,
     iter_templates,
 )
-from flowdesk.model.workflow import TRIGGER_RULES, NodeSpec, WorkflowDefinition
+from flowdesk.model.workflow import ITEM_FAILURE_MODES, TRIGGER_RULES, NodeSpec, WorkflowDefinition
 
 ID_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # `params` and `secrets` are template names; keywords and jinja literals cannot be named in one.
@@ -138,12 +140,41 @@ def _check_node_fields(node: NodeSpec, problems: list[Problem]) -> None:
     if node.when is not None and not is_template(node.when):
         message = f"when {node.when!r} is not a template: write it as {{{{ … }}}}"
         problems.append(Problem(Rule.INVALID_CONDITION, message, (node.id,), "when"))
+    _check_map_fields(node, problems)
+    try:
+        cache_policy(node.cache)
+    except InvalidCacheValue as exc:
+        problems.append(Problem(Rule.INVALID_CACHE, str(exc), (node.id,), "cache"))
     for field in node.unknown_fields:
         problems.append(
             Problem(
                 Rule.UNKNOWN_FIELD, f"unknown field '{field}' is ignored", (node.id,), warning=True
             )
         )
+
+
+def _check_map_fields(node: NodeSpec, problems: list[Problem]) -> None:
+    if node.on_item_failure is not None and node.on_item_failure not in ITEM_FAILURE_MODES:
+        message = (
+            f"unknown on_item_failure {node.on_item_failure!r}"
+            f" (known: {', '.join(ITEM_FAILURE_MODES)})"
+        )
+        problems.append(Problem(Rule.UNKNOWN_ITEM_FAILURE, message, (node.id,), "on_item_failure"))
+    if node.map_over is not None and not is_template(node.map_over):
+        message = f"map_over {node.map_over!r} is not a template: write it as {{{{ … }}}}"
+        problems.append(Problem(Rule.INVALID_MAP, message, (node.id,), "map_over"))
+    if node.map_over is None:
+        unused = [
+            field
+            for field, is_set in (
+                ("max_items", "max_items" in node.model_fields_set),
+                ("on_item_failure", node.on_item_failure is not None),
+            )
+            if is_set
+        ]
+        for field in unused:
+            message = f"{field} is ignored: the node has no map_over"
+            problems.append(Problem(Rule.INVALID_MAP, message, (node.id,), field, warning=True))
 
 
 def check_config(node: NodeSpec, model: type[BaseModel]) -> list[Problem]:
@@ -176,10 +207,13 @@ def _describe_error(error: Mapping[str, Any]) -> str:
 
 
 def node_templates(node: NodeSpec) -> list[tuple[str, str]]:
-    """(location, source) of every template of a node: its config's and its `when`."""
+    """(location, source) of every template of a node: its config's, its `when` and its
+    `map_over`."""
     found = list(iter_templates(node.config))
     if node.when is not None and is_template(node.when):
         found.append(("when", node.when))
+    if node.map_over is not None and is_template(node.map_over):
+        found.append(("map_over", node.map_over))
     return found
 
 
@@ -208,12 +242,21 @@ def _check_templates(
                             warning=True,
                         )
                     )
+        mapped_config = node.map_over is not None and location.startswith("config")
         for name in sorted(template.names - {PARAMS, SECRETS}):
+            if name in ITEM_NAMES and mapped_config:
+                continue  # the current item
             if name in deps.get(node.id, ()) or (
                 name in ids and name != node.id and graph.is_ancestor(deps, name, node.id)
             ):
                 continue
-            if name == node.id:
+            if name in ITEM_NAMES:
+                reason = (
+                    f"uses '{name}', which exists only in the config of a node with map_over"
+                    if node.map_over is None
+                    else f"uses '{name}' in {location}: the current item exists only in the config"
+                )
+            elif name == node.id:
                 reason = "refers to the node itself"
             elif name in ids:
                 reason = (

@@ -14,6 +14,9 @@ TRIGGER_RULES = (
     "none_failed_min_one_success",
 )
 """When a node may run, given its dependencies' final states (the first is the default)."""
+ITEM_FAILURE_MODES = ("fail", "skip")
+"""What a failed item of a mapped node does to the node (the first is the default)."""
+DEFAULT_MAX_ITEMS = 10_000
 
 
 class RetryPolicy(BaseModel):
@@ -41,6 +44,18 @@ class NodeSpec(BaseModel):
     trigger_rule: str | None = None
     """Which final states of its dependencies let it run (TRIGGER_RULES); all_success if None.
     Any text loads, so validation can name an unknown rule with every other problem."""
+    map_over: str | None = None
+    """A template giving a list: the node runs once per item, `item` and `item_index` in its
+    config's templates; its output is the list of item outputs, in item order."""
+    max_items: int = Field(default=DEFAULT_MAX_ITEMS, ge=0)
+    """A map_over list longer than this fails the node before any item runs."""
+    on_item_failure: str | None = None
+    """"fail" (None: the node fails once all items are final) or "skip" (a failed item's output
+    is null, the node succeeds). Any text loads, so validation can name an unknown value."""
+    cache: Any = None
+    """`true` or `{"ttl_s": N}`: reuse the output of an earlier execution with the same handler,
+    resolved config and inputs (model/node_cache.py reads it). Any JSON loads, so validation
+    can name a bad value with every other problem."""
 
     @property
     def unknown_fields(self) -> list[str]:
@@ -84,9 +99,14 @@ class WorkflowDefinition(BaseModel):
             if data.get(key) is None or (key == "layout" and not include_layout):
                 data.pop(key, None)
         for node in data["dag"]["nodes"]:
-            for key in ("retry", "timeout_s", "when", "trigger_rule"):
+            for key in ("retry", "timeout_s", "when", "trigger_rule", "cache"):
                 if node.get(key) is None:
                     node.pop(key)
+            for key in ("map_over", "on_item_failure"):
+                if node.get(key) is None:
+                    node.pop(key)
+            if node.get("max_items") == DEFAULT_MAX_ITEMS:
+                node.pop("max_items")
             if not node["config"]:
                 del node["config"]
         return data

@@ -1,10 +1,11 @@
 """The run service every front-end calls: start, resume, cancel, list and load runs."""
 
 from flowdesk.runs.queue import RunQueue
-from flowdesk.runs.reuse import node_fingerprints, reusable_results
+from flowdesk.runs.reuse import RunFromRefused, node_fingerprints, reusable_results
 from flowdesk.runs.service import RunHandle, RunNotPendingError, RunService
 
 __all__ = [
+    "RunFromRefused",
     "RunHandle",
     "RunNotPendingError",
     "RunQueue",

@@ -152,8 +152,9 @@ class NodeSide:
 class NodeComparison:
     """A node in two runs. `a` or `b` is None when the node is only in the other run.
 
-    `change` is "state" when the statuses differ (whatever the outputs), "output" when only the
-    outputs do; `paths` lists the output differences in either case.
+    `change` is "state" when the statuses differ (whatever the outputs; SUCCEEDED and REUSED
+    count as one), "output" when only the outputs do; `paths` lists the output differences in
+    either case.
     """
 
     node_id: str
@@ -215,7 +216,7 @@ def compare_runs(a: StoredRun, b: StoredRun, *, ignore: Sequence[str] = ()) -> R
             nodes[node_id] = NodeComparison(node_id, change, side_a, side_b)
             continue
         paths = tuple(ignoring(diff_json(side_a.output, side_b.output), ignore))
-        if side_a.status is not side_b.status:
+        if not _same_outcome(side_a.status, side_b.status):
             change = "state"
         elif paths:
             change = "output"
@@ -223,6 +224,13 @@ def compare_runs(a: StoredRun, b: StoredRun, *, ignore: Sequence[str] = ()) -> R
             change = "same"
         nodes[node_id] = NodeComparison(node_id, change, side_a, side_b, paths)
     return RunComparison(a.run_id, b.run_id, a.result.workflow, b.result.workflow, nodes)
+
+
+def _same_outcome(a: NodeState, b: NodeState) -> bool:
+    """Equal states, or SUCCEEDED and REUSED: a reused output is a success like a computed one,
+    so a run from here that reused a node is "same" there when the outputs are (the JSON form
+    still shows each side's status)."""
+    return a is b or (a.succeeded and b.succeeded)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import concurrent.futures
 import logging
 import os
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,9 @@ from flowdesk.engine import (
     CompiledWorkflow,
     Executor,
     HandlerRegistry,
+    ItemResult,
     Listener,
-    NodeResult,
+    ReusePlan,
     RunEvent,
     RunFinished,
     RunLimits,
@@ -39,9 +40,10 @@ from flowdesk.model.secret_refs import ResolvedSecrets
 from flowdesk.runs.compiled import CompiledCache
 from flowdesk.runs.connections import SharedConnections
 from flowdesk.runs.queue import RunQueue
-from flowdesk.runs.reuse import reusable_results
+from flowdesk.runs.reuse import choose_source, reusable_results, run_from_plan
 from flowdesk.secrets import SecretStore
 from flowdesk.store import (
+    CachedOutput,
     DefinitionRepository,
     IdempotencyRepository,
     RunNotResumableError,
@@ -52,6 +54,8 @@ from flowdesk.store import (
 )
 
 log = logging.getLogger(__name__)
+RUN_FROM_SEARCH = 50
+"""Run from here looks for its stored outputs in at most this many of the newest runs."""
 
 
 class RunHandle:
@@ -61,6 +65,8 @@ class RunHandle:
         self._service = service
         self.run = run
         self.resumed = resumed
+        self.source_run_id: str | None = None
+        """Run from here: the run whose stored outputs this one reuses (None: none at all)."""
         self._ended = False
         self._waiters: list[asyncio.Future[RunResult]] = []
         run.subscribe(self._on_event)
@@ -79,7 +85,7 @@ class RunHandle:
 
     @property
     def reused(self) -> list[str]:
-        """Nodes whose stored output this execution keeps (they do not run)."""
+        """Nodes whose stored output this execution keeps (REUSED: they do not run)."""
         return [node_id for node_id, node in self.run.nodes.items() if node.reused]
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -319,7 +325,7 @@ class RunService:
         if plan.run_id in self._active:  # resumed here already, waiting in the queue
             raise RunNotResumableError(f"run {plan.run_id} is already being resumed")
         if definition is None:
-            compiled, keep = self.compile(plan.definition), plan.previous
+            compiled, keep = self.compile(plan.definition), dict(plan.previous)
         else:
             compiled = self.compile(definition)
             keep = reusable_results(plan.definition, definition, plan.previous)
@@ -328,6 +334,56 @@ class RunService:
         return self._handle(
             compiled, plan.params, plan.run_id, keep, max_concurrency, resumed=True, secrets=secrets
         )
+
+    def start_from(
+        self,
+        definition: WorkflowDefinition,
+        node_id: str,
+        *,
+        reuse_run_id: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        max_concurrency: int | None = None,
+    ) -> RunHandle:
+        """Run from here: a new run of `definition` that executes `node_id` and everything
+        downstream of it, and takes every other node's stored output (REUSED, with the run it
+        came from in `node_runs.reused_from`) instead of running it.
+
+        The outputs come from `reuse_run_id` (an id or unique prefix), else from the newest
+        run of this workflow that holds them all, unchanged (`runs/reuse.py`). `params` default
+        to that run's; given, they must be that run's (outputs may depend on them). Raises
+        RunFromRefused (an upstream node has no stored output there, or changed since; other
+        params), InvalidWorkflowError, ValueError (params) or StoreError, before anything is
+        recorded. A secret in the source run's params is stored masked, so it runs masked.
+        """
+        if params is not None and not isinstance(params, Mapping):
+            raise ValueError(f"params must be a JSON object, not {type(params).__name__}")
+        compiled = self.compile(definition)
+        secrets = self._secrets_for(compiled)
+        wanted = _masked(params, secrets)  # as the store keeps a run's params
+        if reuse_run_id is not None:
+            source = self.store.runs.load(reuse_run_id)
+            plan: ReusePlan = run_from_plan(definition, node_id, source, wanted)
+        else:
+            candidates = self._latest_runs(definition.name)
+            source, plan = choose_source(definition, node_id, candidates, wanted)
+        if params is None:
+            params = source.result.params if source is not None else {}
+        run_id, _ = self.store.runs.create_run(
+            definition,
+            _masked(params, secrets),
+            run_id=uuid.uuid4().hex,
+            definition_json=compiled.snapshot_json,
+        )
+        handle = self._handle(
+            compiled, params, run_id, plan, max_concurrency, resumed=False, secrets=secrets
+        )
+        handle.source_run_id = source.run_id if source is not None else None
+        return handle
+
+    def _latest_runs(self, workflow: str) -> Iterator[StoredRun]:
+        """This workflow's runs, newest first, loaded one at a time as run from here asks."""
+        for summary in self.store.runs.list_runs(workflow=workflow, limit=RUN_FROM_SEARCH):
+            yield self.store.runs.load(summary.run_id)
 
     def _secrets_for(self, compiled: CompiledWorkflow) -> ResolvedSecrets | None:
         """The values of the secrets `compiled` reads, looked up now (each execution anew: they
@@ -341,7 +397,7 @@ class RunService:
         compiled: CompiledWorkflow,
         params: Mapping[str, Any] | None,
         run_id: str,
-        previous: Mapping[str, NodeResult] | None,
+        previous: ReusePlan | None,
         max_concurrency: int | None,
         *,
         resumed: bool,
@@ -358,6 +414,7 @@ class RunService:
             limits=self.limits,
             executor=self.executor,
             secrets=secrets,
+            cache=self.store.cache,
         )
         handle = RunHandle(self, run, resumed=resumed)
         self._active[run_id] = handle
@@ -438,9 +495,30 @@ class RunService:
         """A run as stored, by id or unique prefix (UnknownRunError, AmbiguousRunIdError)."""
         return self.store.runs.load(run_id)
 
+    def load_items(
+        self, run_id: str, node_id: str, offset: int = 0, limit: int = 100
+    ) -> list[ItemResult]:
+        """A page of the items of a node with map_over, in item order (items not final yet
+        are PENDING): what the inspector lists. Whole run ids only."""
+        return self.store.runs.load_items(run_id, node_id, offset, limit)
+
+    def item_counts(self, run_id: str, node_id: str) -> dict[str, int]:
+        """State -> how many items of a node with map_over are in it."""
+        return self.store.runs.item_counts(run_id, node_id)
+
     def get(self, run_id: str) -> StoredRun:
         """A run as stored, by its whole id only (UnknownRunError): what the REST API takes."""
         return self.store.runs.load(run_id, exact=True)
+
+    # -- the node cache ---------------------------------------------------------------------
+
+    def cached_outputs(self, workflow: str | None = None) -> list[CachedOutput]:
+        """Entries of the node cache (stored by runs of `workflow`, when given), newest first."""
+        return self.store.cache.entries(workflow)
+
+    def clear_cache(self, workflow: str | None = None) -> int:
+        """Remove the node cache's entries (those of `workflow`'s runs, when given); how many."""
+        return self.store.cache.clear(workflow)
 
 
 class RunNotPendingError(StoreError):

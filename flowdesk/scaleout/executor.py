@@ -207,7 +207,7 @@ class CelerySession:
         resolved: Mapping[str, Any],
         context: NodeContext,
     ) -> Any:
-        tid = task_id(self._prefix, context.node_id, context.attempt)
+        tid = task_id(self._prefix, context.node_id, context.attempt, context.item_index)
         payload = {
             "run_id": context.run_id,
             "node_id": context.node_id,

@@ -26,8 +26,11 @@ class HandlerCall(BaseModel):
     inputs: dict[str, Any]
 
 
-def task_id(execution: str, node_id: str, attempt: int) -> str:
-    """`<run_id>:<node_id>:<attempt>`; `execution` is the run id (see `execution_prefix`)."""
+def task_id(execution: str, node_id: str, attempt: int, item_index: int | None = None) -> str:
+    """`<run_id>:<node_id>:<attempt>`, `<run_id>:<node_id>[<item>]:<attempt>` for an item of a
+    mapped node; `execution` is the run id (see `execution_prefix`)."""
+    if item_index is not None:
+        return f"{execution}:{node_id}[{item_index}]:{attempt}"
     return f"{execution}:{node_id}:{attempt}"
 
 

@@ -1,5 +1,6 @@
 """Local persistence: workflow definitions and an idempotent, crash-safe run history in SQLite."""
 
+from flowdesk.store.cache import CachedOutput, SQLiteNodeCache
 from flowdesk.store.definitions import DefinitionRepository, DefinitionSummary
 from flowdesk.store.errors import (
     AmbiguousRunIdError,
@@ -23,6 +24,7 @@ from flowdesk.store.tables import SCHEMA_VERSION
 __all__ = [
     "SCHEMA_VERSION",
     "AmbiguousRunIdError",
+    "CachedOutput",
     "CorruptDatabaseError",
     "DatabaseLocation",
     "DatabaseLockedError",
@@ -37,6 +39,7 @@ __all__ = [
     "RunNotResumableError",
     "RunRepository",
     "RunSummary",
+    "SQLiteNodeCache",
     "SQLiteRecorder",
     "SchemaVersionError",
     "Store",

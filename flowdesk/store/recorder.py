@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
 from flowdesk.engine import NodeResult, NodeState, ResultNotRecordable, RunResult, RunState
+from flowdesk.engine.results import ItemResult
 from flowdesk.store.codec import to_json_text, to_text
 from flowdesk.store.errors import RunNotResumableError, ValueTooLargeError
+from flowdesk.store.items import ItemRecorder
 from flowdesk.store.owner import ProcessIdentity
 from flowdesk.store.writer import Writer
 
@@ -26,8 +29,11 @@ MARK_RUNNING_SQL = (
 )
 UPDATE_NODE_SQL = (
     "UPDATE node_runs SET state = ?, attempts = ?, resolved_config_json = ?, output_json = ?, "
-    "error = ?, started_at = ?, finished_at = ?, log = ? WHERE run_id = ? AND node_id = ?"
+    "error = ?, started_at = ?, finished_at = ?, log = ?, reused_from = ?, cached = ? "
+    "WHERE run_id = ? AND node_id = ?"
 )
+SUCCEEDED_STATES = (NodeState.SUCCEEDED.value, NodeState.REUSED.value)
+"""States whose stored output is final for the run: a resume keeps them, never runs them."""
 
 
 class SQLiteRecorder:
@@ -42,16 +48,27 @@ class SQLiteRecorder:
         """Ids of runs this recorder claimed and has not finished (shared with the Store)."""
         self._starting: list[tuple[str, NodeResult]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._items = ItemRecorder(writer)
+        """Items of nodes with map_over (store/items.py)."""
 
     async def run_started(self, run: RunResult) -> None:
-        """Claim the run for this process; refuse if another execution holds it."""
+        """Claim the run for this process; refuse if another execution holds it.
+
+        Nodes its reuse plan takes from another run (run from here) are written REUSED in the
+        same transaction, so the store shows them as final from the run's first moment."""
         reused = frozenset(node_id for node_id, node in run.nodes.items() if node.reused)
+        taken = [
+            node_row(run.run_id, node)
+            for node in run.nodes.values()
+            if node.reused and node.reused_from != run.run_id
+        ]
         claim = partial(
             claim_run,
             run_id=run.run_id,
             owner=self._owner,
             started_at=to_text(run.started_at),
             reused=reused,
+            reused_rows=taken,
         )
         self._loop = asyncio.get_running_loop()
         refusal = await self._writer.call_async(claim)
@@ -90,20 +107,37 @@ class SQLiteRecorder:
             started_at=result.started_at,
             finished_at=result.finished_at,
             log=result.log,
+            reused_from=result.reused_from,
+            cached=result.cached,
         )
+        if result.items is not None:
+            self._items.flush()  # a mapped node's row is committed after its items
         try:
             await self._writer.execute_async(
                 UPDATE_NODE_SQL, partial(node_row, run_id, snapshot), self._loop
             )
         except ValueTooLargeError as exc:  # the node fails; the run and the store carry on
             raise ResultNotRecordable(f"result too large to store: {exc}") from None
+        if result.items is not None:
+            self._items.check(run_id, result.node_id)
+
+    async def stored_items(self, run_id: str, node_id: str) -> tuple[int, list[ItemResult]]:
+        self._items.loop = self._loop
+        return await self._items.stored(run_id, node_id)
+
+    def map_started(self, run_id: str, node_id: str, total: int, *, keep: bool) -> None:
+        self._items.loop = self._loop
+        self._items.map_started(run_id, node_id, total, keep=keep)
+
+    def item_finished(self, run_id: str, node_id: str, item: ItemResult) -> None:
+        self._items.item_finished(run_id, node_id, item)
 
     async def run_finished(self, run: RunResult) -> None:
         """Write the final state and every node result not written yet (SKIPPED, most of all)."""
         rows = [
             node_row(run.run_id, node)
             for node in run.nodes.values()
-            if not node.reused and node.state is not NodeState.SUCCEEDED
+            if not node.reused and not node.state.succeeded
         ]
         finish = partial(
             finish_run,
@@ -127,6 +161,8 @@ def node_row(run_id: str, result: NodeResult) -> tuple[Any, ...]:
         to_text(result.started_at),
         to_text(result.finished_at),
         result.log,
+        result.reused_from,
+        int(result.cached),
         run_id,
         result.node_id,
     )
@@ -138,13 +174,15 @@ def claim_run(
     owner: ProcessIdentity,
     started_at: str | None,
     reused: frozenset[str],
+    reused_rows: Sequence[tuple[Any, ...]] = (),
 ) -> str | None:
     """Make `owner` the process running `run_id`; None on success, else why not.
 
     A run can be claimed when it is resumable, or ours and never executed: PENDING (just
     created) or RUNNING (triggered through the REST API and waiting for a free slot, see
-    `RunRepository.trigger`). Every node already SUCCEEDED must be reused by this execution:
-    a node never runs twice in a run.
+    `RunRepository.trigger`). Every node already SUCCEEDED or REUSED must be reused by this
+    execution: a node never runs twice in a run. `reused_rows` (UPDATE_NODE_SQL parameters)
+    are written for the nodes the execution takes from another run, unless stored already.
     """
     row = connection.execute(
         "SELECT state, owner_pid, owner_token, owner_host, executions FROM runs WHERE id = ?",
@@ -160,8 +198,8 @@ def claim_run(
     succeeded = {
         node_id
         for (node_id,) in connection.execute(
-            "SELECT node_id FROM node_runs WHERE run_id = ? AND state = ?",
-            (run_id, NodeState.SUCCEEDED.value),
+            "SELECT node_id FROM node_runs WHERE run_id = ? AND state IN (?, ?)",
+            (run_id, *SUCCEEDED_STATES),
         )
     }
     if not succeeded <= reused:
@@ -184,10 +222,13 @@ def claim_run(
     )
     connection.execute(
         "UPDATE node_runs SET state = ?, attempts = 0, resolved_config_json = NULL, "
-        "output_json = NULL, error = NULL, started_at = NULL, finished_at = NULL, log = NULL "
-        "WHERE run_id = ? AND state != ?",
-        (NodeState.PENDING.value, run_id, NodeState.SUCCEEDED.value),
+        "output_json = NULL, error = NULL, started_at = NULL, finished_at = NULL, log = NULL, "
+        "reused_from = NULL, cached = 0 WHERE run_id = ? AND state NOT IN (?, ?)",
+        (NodeState.PENDING.value, run_id, *SUCCEEDED_STATES),
     )
+    rows = [row for row in reused_rows if row[-1] not in succeeded]
+    if rows:
+        connection.executemany(UPDATE_NODE_SQL, rows)
     return None
 
 

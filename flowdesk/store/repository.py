@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.pool import QueuePool
 
+from flowdesk.store.cache import SQLiteNodeCache
 from flowdesk.store.database import connect, prepare_database
 from flowdesk.store.definitions import DefinitionRepository
 from flowdesk.store.errors import StoreError
@@ -64,6 +65,8 @@ class Store:
         self.runs = RunRepository(self._engine, self.writer, identity)
         self.definitions = DefinitionRepository(self._engine, self.writer)
         self.idempotency = IdempotencyRepository(self.writer, identity)
+        self.cache = SQLiteNodeCache(self._engine, self.writer)
+        """Outputs of nodes with `"cache"`, for `WorkflowRun(cache=...)` and `flowdesk cache`."""
 
     @classmethod
     def open(

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, and_, or_
 from sqlmodel import Session, col, select
 
-from flowdesk.engine import NodeState, RunState
-from flowdesk.engine.results import NodeResult, RunResult, seconds_between
+from flowdesk.engine import NodeState, RunState, StoredOutput, kept_by_resume
+from flowdesk.engine.results import ItemResult, NodeResult, RunResult, seconds_between
 from flowdesk.model import WorkflowDefinition, WorkflowLoadError, dump_snapshot, parse_workflow
 from flowdesk.store.codec import from_json_text, from_text, to_text, utc_now
 from flowdesk.store.errors import (
@@ -30,6 +30,7 @@ from flowdesk.store.errors import (
     StoreError,
     UnknownRunError,
 )
+from flowdesk.store.items import item_counts, load_items
 from flowdesk.store.owner import ProcessIdentity, is_alive
 from flowdesk.store.recorder import interrupt_nodes
 from flowdesk.store.tables import NodeRunRecord, RunRecord
@@ -95,11 +96,12 @@ class ResumePlan:
     run_id: str
     definition: WorkflowDefinition
     params: dict[str, Any]
-    previous: dict[str, NodeResult]
+    previous: dict[str, StoredOutput]
+    """The reuse plan of a plain resume: every node that succeeded or was reused."""
 
     @property
     def reused(self) -> list[str]:
-        return [n for n, r in self.previous.items() if r.state is NodeState.SUCCEEDED]
+        return list(self.previous)
 
 
 class RunRepository:
@@ -229,10 +231,16 @@ class RunRepository:
                     connection.execute(
                         "UPDATE node_runs SET position = ?, state = ?, attempts = 0, "
                         "resolved_config_json = NULL, output_json = NULL, error = NULL, "
-                        "started_at = NULL, finished_at = NULL, log = NULL "
-                        "WHERE run_id = ? AND node_id = ?",
+                        "started_at = NULL, finished_at = NULL, log = NULL, "
+                        "reused_from = NULL, cached = 0 WHERE run_id = ? AND node_id = ?",
                         (position, NodeState.PENDING.value, run_id, node.id),
                     )
+            # Items of a mapped node that runs again under another definition are not kept:
+            # their outputs came from what may have changed (a plain resume keeps them).
+            connection.executemany(
+                "DELETE FROM node_items WHERE run_id = ? AND node_id = ?",
+                [(run_id, node_id) for node_id in sorted(stored - kept)],
+            )
 
         self._writer.call(rebind)
 
@@ -420,6 +428,17 @@ class RunRepository:
         with _decoding(run_id):
             return _stored_run(record, rows, definition)
 
+    def load_items(
+        self, run_id: str, node_id: str, offset: int = 0, limit: int = 100
+    ) -> list[ItemResult]:
+        """Items `offset` .. `offset + limit - 1` of a node with map_over, in item order; items
+        not final yet are PENDING (whole run ids only; [] for a node that never mapped)."""
+        return load_items(self._engine, run_id, node_id, offset, limit)
+
+    def item_counts(self, run_id: str, node_id: str) -> dict[str, int]:
+        """State -> number of items of a node with map_over ({} for a node that never mapped)."""
+        return item_counts(self._engine, run_id, node_id)
+
     def find_by_idempotency_key(self, workflow: str, key: str) -> StoredRun | None:
         with Session(self._engine) as session:
             run_id = session.exec(
@@ -450,11 +469,7 @@ class RunRepository:
             run_id=stored.run_id,
             definition=stored.definition,
             params=stored.result.params,
-            previous={
-                node_id: node
-                for node_id, node in stored.result.nodes.items()
-                if node.state is NodeState.SUCCEEDED
-            },
+            previous=kept_by_resume(stored.run_id, stored.result.nodes),
         )
 
 
@@ -526,4 +541,6 @@ def _node_result(row: NodeRunRecord) -> NodeResult:
         started_at=from_text(row.started_at),
         finished_at=from_text(row.finished_at),
         log=row.log,
+        reused_from=row.reused_from,
+        cached=bool(row.cached),
     )

@@ -92,6 +92,15 @@ class Writer:
         self._put(_Job(None, None, operation, waiter, loop))
         return await waiter
 
+    def call_soon(
+        self, operation: Operation, loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Future[Any]:
+        """Queue `operation` without waiting: the returned future settles on `loop` once it is
+        committed (or failed). Jobs are committed in the order they are queued."""
+        waiter = loop.create_future()
+        self._put(_Job(None, None, operation, waiter, loop))
+        return waiter
+
     async def execute_async(
         self, sql: str, make_row: RowFactory, loop: asyncio.AbstractEventLoop | None = None
     ) -> None:

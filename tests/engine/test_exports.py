@@ -7,6 +7,7 @@ import flowdesk.engine
 
 EXPORTED = {
     "DEFAULT_MAX_CONCURRENCY",
+    "CacheEntry",
     "CompiledWorkflow",
     "EventStream",
     "Executor",
@@ -16,16 +17,22 @@ EXPORTED = {
     "HandlerRegistry",
     "HandlerSpec",
     "InvalidWorkflowError",
+    "ItemFinished",
+    "ItemResult",
     "Listener",
     "LocalExecutor",
+    "MapStarted",
+    "NodeCache",
     "NodeContext",
     "NodeFinished",
     "NodeResult",
     "NodeRetrying",
     "NodeStarted",
     "NodeState",
+    "NullNodeCache",
     "NullRecorder",
     "ResultNotRecordable",
+    "ReusePlan",
     "RunClock",
     "RunEvent",
     "RunFinished",
@@ -36,10 +43,12 @@ EXPORTED = {
     "RunStarted",
     "RunState",
     "SecretMask",
+    "StoredOutput",
     "UnknownHandlerError",
     "WorkflowRun",
     "compile_workflow",
     "handler",
+    "kept_by_resume",
     "run_workflow",
 }
 
@@ -52,5 +61,5 @@ def test_the_engine_exports_exactly_its_public_names():
 
 
 def test_public_names_are_defined_in_the_engine():
-    for name in EXPORTED - {"DEFAULT_MAX_CONCURRENCY", "Listener", "RunEvent"}:
+    for name in EXPORTED - {"DEFAULT_MAX_CONCURRENCY", "Listener", "RunEvent", "ReusePlan"}:
         assert getattr(flowdesk.engine, name).__module__.startswith("flowdesk.engine."), name

@@ -170,3 +170,18 @@ def test_a_json_body_nested_too_deep_is_kept_as_text(server) -> None:
     assert node.state.value == "SUCCEEDED", node.error
     body = node.output["body"]
     assert isinstance(body, str) and body.startswith("[[[") and len(body) == 200_000
+
+
+def test_a_header_value_http_cannot_carry_fails_the_node_naming_it():
+    """It used to fail with "internal error: UnicodeEncodeError" from deep inside the client."""
+    node = one_call(
+        {"url": "http://127.0.0.1:9/", "headers": {"X-Name": "{{ 'Zoë' }}"}, "timeout_s": 5}
+    )
+    assert node.state is NodeState.FAILED
+    assert "internal error" not in node.error
+    assert "header 'X-Name'" in node.error and "'ë' at position 2" in node.error
+
+
+def test_a_literal_non_ascii_header_is_a_config_problem():
+    with pytest.raises(ValidationError, match="HTTP headers carry only ASCII"):
+        HttpCallConfig(url="http://127.0.0.1:9/", headers={"Authorizátion": "x"})

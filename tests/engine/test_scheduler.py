@@ -20,6 +20,7 @@ from conftest import workflow
 from flowdesk.engine.clock import RunClock
 from flowdesk.engine.events import NodeFinished, NodeRetrying, NodeStarted, RunFinished, RunStarted
 from flowdesk.engine.results import NodeResult
+from flowdesk.engine.reuse import StoredOutput
 from flowdesk.engine.scheduler import InvalidWorkflowError, WorkflowRun, run_workflow
 from flowdesk.engine.states import NodeState, RunState
 
@@ -526,9 +527,9 @@ def test_resume_reuses_previous_outputs_without_executing(server) -> None:
     )
     stored = {"status_code": 200, "headers": {}, "body": {"name": "From an earlier attempt"}}
     previous = {
-        "input": NodeResult("input", NodeState.SUCCEEDED, 1, {}),
-        "get_user": NodeResult("get_user", NodeState.SUCCEEDED, 1, stored),
-        "out": NodeResult("out", NodeState.FAILED, 1, None, "boom"),
+        "input": StoredOutput("same-run", NodeResult("input", NodeState.SUCCEEDED, 1, {})),
+        "get_user": StoredOutput("other-run", NodeResult("get_user", NodeState.REUSED, 0, stored)),
+        "out": StoredOutput("same-run", NodeResult("out", NodeState.FAILED, 1, None, "boom")),
     }
     result, events = run(definition, previous=previous, run_id="same-run")
     assert result.run_id == "same-run"
@@ -537,6 +538,33 @@ def test_resume_reuses_previous_outputs_without_executing(server) -> None:
     assert server.paths() == [], "a node that succeeded is never executed again"
     assert events[0].resumed_node_ids == ("input", "get_user")
     assert [e.node_id for e in events if isinstance(e, NodeStarted)] == ["out"]
+    reused = [(e.node_id, e.state) for e in events if isinstance(e, NodeFinished)][:2]
+    assert reused == [("input", NodeState.REUSED), ("get_user", NodeState.REUSED)]
+    assert result.nodes["input"].reused_from == "same-run"
+    assert result.nodes["get_user"].reused_from == "other-run"
+    assert result.nodes["out"].state is NodeState.SUCCEEDED
+
+
+def test_reused_nodes_satisfy_every_join_rule() -> None:
+    """REUSED is a success: all_success, one_success and none_failed all let a child run."""
+    definition = workflow(
+        INPUT,
+        *(
+            {
+                "id": f"after_{rule}",
+                "handler": "transform",
+                "dependencies": ["input"],
+                "trigger_rule": rule,
+                "config": {"value": "{{ input.n }}"},
+            }
+            for rule in ("all_success", "one_success", "none_failed", "none_failed_min_one_success")
+        ),
+    )
+    kept = {"input": StoredOutput("earlier", NodeResult("input", NodeState.SUCCEEDED, 1, {"n": 7}))}
+    result, _ = run(definition, previous=kept)
+    assert result.state is RunState.COMPLETED
+    assert result.count(NodeState.REUSED) == 1
+    assert {n.output for n in result.nodes.values() if n.node_id != "input"} == {7}
 
 
 def test_invalid_workflow_is_refused_before_running() -> None:

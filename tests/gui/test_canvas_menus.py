@@ -52,6 +52,7 @@ def test_node_menu_selects_the_node_and_acts_on_it(seed, window):
         "Copy",
         "Duplicate",
         "Delete",
+        "Run from here",  # the node commands' hook (gui/run_commands.py)
         "Zoom to fit",
         "Auto layout",
         "Select all",
@@ -141,3 +142,4 @@ def test_modifier_hint_does_not_stay_after_a_shortcut_opens_a_dialog(seed, windo
     # A Ctrl shortcut such as Ctrl+C never shows the drag hint at all.
     qtbot.keyPress(viewer, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     assert not hint.isVisible()
+    qtbot.keyRelease(viewer, Qt.Key.Key_Control)  # the next test starts with no key held

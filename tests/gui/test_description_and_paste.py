@@ -45,7 +45,7 @@ def assert_no_overlaps(window) -> None:
 def examples_with_instructions() -> list[str]:
     """Every example but the seed's own file, which is kept exactly as the seed wrote it."""
     names = sorted(p.name for p in EXAMPLES.glob("*.json"))
-    assert len(names) == 6
+    assert len(names) == 7
     return [name for name in names if name != "parallel_api_fetcher.json"]
 
 

@@ -24,7 +24,7 @@ def test_every_referenced_resource_exists_and_loads(qapp) -> None:
     for handler in ("input", "output", "transform", "delay", "call_external_service", "a_plugin"):
         assert not theme.handler_icon(handler, (200, 100, 50)).isNull()
     assert resources.handler_icon("a_plugin").name == "plugin.svg"
-    assert len(resources.examples()) == 6
+    assert len(resources.examples()) == 7
 
 
 def test_the_palette_follows_a_dark_scheme(qapp) -> None:
@@ -44,7 +44,7 @@ def test_examples_that_call_the_demo_service_are_recognised() -> None:
 
 def test_open_example_offers_the_demo_service_and_runs(window, loop, dialogs) -> None:
     titles = [a.text() for a in window.examples_menu.actions()]
-    assert "Template Chain" in titles and len(titles) == 6
+    assert "Template Chain" in titles and len(titles) == 7
     assert not port_is_open(DEFAULT_PORT)
     dialogs.confirm_answers.append(True)
     action = next(a for a in window.examples_menu.actions() if a.text() == "Template Chain")

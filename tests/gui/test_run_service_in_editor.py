@@ -50,8 +50,10 @@ def test_resume_with_current_workflow_reruns_only_what_was_changed(
     assert second.run_id == first.run_id
     assert second.state is RunState.COMPLETED
     assert server.paths() == ["/users/1"], "healthy kept its output; only the fix ran"
-    assert painted(window, "healthy") == "SUCCEEDED"
-    assert window.canvas.nodes["healthy"].view.run_badge == "reused"
+    # Kept by the resume: REUSED (from this very run) while it runs and once it has ended.
+    assert painted(window, "healthy") == "REUSED"
+    assert window.canvas.nodes["healthy"].view.run_badge == "this run"
+    assert second.nodes["healthy"].reused_from == first.run_id
     assert second.results["out"]["broken"]["body"]["id"] == 1
     # The history keeps the first start and shows the resume beside it.
     history = runs.panel.history

@@ -256,7 +256,8 @@ def test_resume_a_failed_run_after_the_server_is_fixed(window, loop, server, tmp
     assert server.paths().count("/flaky/gui-resume") == 2
     # The old red is cleared when the resumed run starts; fast nodes may skip amber (coalesced).
     assert "FAILED" not in seen["flaky"] and seen["flaky"][-1] == "SUCCEEDED"
-    assert window.canvas.nodes["user"].view.run_badge == "reused"
+    assert painted(window, "user") == "REUSED"  # kept by the resume, from this very run
+    assert window.canvas.nodes["user"].view.run_badge == "this run"
     assert second.results == {"out": 2}
     assert window.runs.panel.history.rowCount() == 1
     assert window.runs.panel.history.item(0, 0).text() == "COMPLETED"
@@ -436,3 +437,25 @@ def test_a_long_template_keeps_the_editor_responsive_and_cancel_stops_it(
     timer.stop()
     assert result.nodes["slow"].state.value == "CANCELLED"
     assert len(ticks) >= 10  # about 30 in 0.3 s; none if the template held the GUI thread
+
+
+def test_selecting_a_run_from_code_ignores_a_held_ctrl(window, loop, tmp_path, qtbot) -> None:
+    """The history allows several rows (Compare); `selectRow` honoured the keyboard's modifiers,
+    so with Ctrl held (a test or a dialog that took the key release) picking a run toggled it
+    off and Re-run did nothing."""
+    from PySide6.QtCore import Qt
+
+    window.open_file(write(tmp_path, [INPUT]), ask=False)
+    window.dialogs.params_answers.append("{}")
+    window.runs.run()
+    first = finish(window, loop).run_id
+    window.dialogs.params_answers.append("{}")
+    window.runs.run()
+    finish(window, loop)
+    panel = window.runs.panel
+    panel.select_history(first)
+    # Ctrl held down, its release never seen
+    qtbot.keyPress(panel.history, Qt.Key.Key_Control, Qt.KeyboardModifier.ControlModifier)
+    panel.select_history(first)
+    assert panel.selected_run_id() == first
+    qtbot.keyRelease(panel.history, Qt.Key.Key_Control)  # the next test starts with no key held

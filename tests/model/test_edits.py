@@ -106,3 +106,38 @@ def test_dedupe_ids():
     fixed, messages = edits.dedupe_ids(definition)
     assert [n.id for n in fixed.nodes] == ["a", "a_2"]
     assert len(messages) == 1
+
+
+def test_rename_and_paste_follow_every_template_of_a_node():
+    """`when` and `map_over` reference nodes too: a rename or a paste left them pointing at the
+    old id (the map's list then failed validation as "not upstream")."""
+    definition = workflow(
+        NodeSpec(id="users", handler="input"),
+        NodeSpec(
+            id="each",
+            handler="transform",
+            dependencies=["users"],
+            when="{{ users.active }}",
+            map_over="{{ users.list }}",
+            config={"value": "{{ item }}"},
+        ),
+    )
+    renamed = edits.rename_node(definition, "users", "people").node("each")
+    assert renamed.map_over == "{{ people.list }}" and renamed.when == "{{ people.active }}"
+
+    pasted, ids = edits.paste_nodes(definition, list(definition.nodes), {})
+    copy = pasted.node(ids[1])
+    assert ids[0] != "users" and copy.dependencies == [ids[0]]
+    assert copy.map_over == f"{{{{ {ids[0]}.list }}}}" and copy.when == f"{{{{ {ids[0]}.active }}}}"
+
+
+def test_update_map_sets_and_clears_the_map_fields():
+    definition = workflow(NodeSpec(id="each", handler="transform"))
+    mapped = edits.update_map(definition, "each", "{{ params.xs }}", 5, "skip").node("each")
+    assert (mapped.map_over, mapped.max_items, mapped.on_item_failure) == (
+        "{{ params.xs }}",
+        5,
+        "skip",
+    )
+    plain = edits.update_map(definition, "each", None, None, None).node("each")
+    assert plain.map_over is None and "max_items" not in plain.model_fields_set

@@ -201,7 +201,16 @@ def test_resume_reruns_only_what_did_not_succeed(db_path, probe, probe_registry)
     assert second.run_id == first.run_id
     assert stored.state is RunState.COMPLETED
     assert stored.executions == 2
-    assert {n: r.to_json() for n, r in stored.result.nodes.items()} == second.to_json()["nodes"]
+    # Kept nodes are REUSED (from this very run) while the resume runs; the store keeps the row
+    # of the execution that ran them, SUCCEEDED, as it was.
+    assert second.nodes["a"].state is NodeState.REUSED
+    assert second.nodes["a"].reused_from == first.run_id
+    reported = second.to_json()["nodes"]
+    for node_id in ("a", "d"):
+        del reported[node_id]["reused_from"], reported[node_id]["cached"]
+        reported[node_id]["status"] = "SUCCEEDED"
+    assert {n: r.to_json() for n, r in stored.result.nodes.items()} == reported
+    assert stored.result.nodes["a"].reused_from is None
     assert stored.result.finished_at == second.finished_at
     # "Started" stays the first start; the resume's start is kept beside it.
     assert stored.result.started_at == first.started_at

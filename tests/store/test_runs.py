@@ -139,4 +139,5 @@ def test_resume_plan_reuses_only_succeeded_nodes(tmp_path) -> None:
     assert plan.run_id == run_id
     assert plan.params == {"n": 1}
     assert sorted(plan.previous) == ["a", "input"]
-    assert plan.previous["a"].output == {"x": 1}
+    assert plan.previous["a"].result.output == {"x": 1}
+    assert plan.previous["a"].source_run_id == run_id  # it ran in this run

@@ -65,6 +65,24 @@ class HttpCallConfig(BaseModel):
             raise ValueError(f"'{value}' is not an http:// or https:// URL")
         return value
 
+    @field_validator("headers")
+    @classmethod
+    def _ascii_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        """HTTP carries header names and values as ASCII: say which one is not, instead of
+        letting the client fail with an encoding error deep in the request."""
+        for name, value in headers.items():
+            for what, text in (("name", name), ("value", value)):
+                if is_template(text):
+                    continue
+                bad = next((c for c in text if not c.isascii()), None)
+                if bad is not None:
+                    raise ValueError(
+                        f"header {name!r}: its {what} has {bad!r} at position "
+                        f"{text.index(bad)}; HTTP headers carry only ASCII "
+                        "(percent-encode or base64 the value)"
+                    )
+        return headers
+
     @model_validator(mode="after")
     def _one_body(self) -> HttpCallConfig:
         if self.json_body is not None and self.body is not None:

@@ -1,0 +1,83 @@
+"""`flowdesk run`'s progress for a node with map_over: its line counts its items (`3 items`,
+`2/3, 1 failed`), and the live display shows a running map's progress beside its name."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import subprocess
+import sys
+
+from conftest import workflow
+
+from flowdesk.cli.live import _running_text
+from flowdesk.cli.progress import ProgressPrinter
+from flowdesk.engine.scheduler import WorkflowRun
+
+MAPPED = {
+    "id": "each",
+    "handler": "transform",
+    "map_over": "{{ params['values'] }}",
+    "config": {"value": "{{ item.name }}"},
+}
+
+
+def printed(definition, params) -> list[str]:
+    stream = io.StringIO()
+    run = WorkflowRun(definition, params=params)
+    run.subscribe(ProgressPrinter(stream))
+    asyncio.run(run.execute())
+    return stream.getvalue().splitlines()
+
+
+def line_of(lines: list[str], node_id: str) -> str:
+    return next(line for line in lines if line.split()[1:2] == [node_id] and "RUNNING" not in line)
+
+
+def test_a_mapped_node_line_counts_its_items() -> None:
+    values = [{"name": "a"}, {"name": "b"}, {"name": "c"}]
+    line = line_of(printed(workflow(MAPPED), {"values": values}), "each")
+    assert "SUCCEEDED" in line and line.endswith(" 3 items")
+
+
+def test_a_mapped_node_with_failed_items_says_how_many() -> None:
+    values = [{"name": "a"}, {}, {"name": "c"}]
+    skipping = {**MAPPED, "on_item_failure": "skip"}
+    line = line_of(printed(workflow(skipping), {"values": values}), "each")
+    assert "SUCCEEDED" in line and line.endswith(" 2/3, 1 failed")
+    failing = line_of(printed(workflow(MAPPED), {"values": values}), "each")
+    assert "FAILED" in failing and " 2/3, 1 failed  item 1 failed (1 of 3); item 1: " in failing
+
+
+def test_the_live_display_shows_a_running_maps_progress() -> None:
+    text = _running_text([("each", 1), ("other", 2)], {"each": (37, 100)})
+    assert text.plain == "  running: each 37/100, other (attempt 2)"
+
+
+def test_flowdesk_run_and_runs_show_print_the_item_count(tmp_path) -> None:
+    path = tmp_path / "mapped.json"
+    path.write_text(json.dumps({"name": "mapped", "dag": {"nodes": [MAPPED]}}))
+    params = json.dumps({"values": [{"name": str(i)} for i in range(100)]})
+    done = subprocess.run(
+        [sys.executable, "-m", "flowdesk", "run", str(path), "--params", params],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "FLOWDESK_DB": str(tmp_path / "runs.db")},
+    )
+    assert done.returncode == 0, done.stderr
+    assert any(
+        line.endswith(" 100 items") and " each " in line for line in done.stderr.splitlines()
+    )
+    run_id = done.stderr.split()[1]
+    shown = subprocess.run(
+        [sys.executable, "-m", "flowdesk", "runs", "show", run_id],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "FLOWDESK_DB": str(tmp_path / "runs.db")},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "      items:  100 succeeded (of 100)" in shown.stdout.splitlines()
