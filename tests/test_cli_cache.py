@@ -51,6 +51,9 @@ def test_the_second_run_says_cached_and_clear_makes_it_call_again(tmp_path, serv
     assert calls(server) == ["/users/1"]
     assert f"get_user REUSED  cached (from run {first_id})" in second.stderr
     assert json.loads(second.stdout)["output"]["get_user"]["body"]["name"] == "Ada Lovelace"
+    newest = json.loads(flowdesk("runs", "list", "--json", db=db).stdout)[0]["run_id"]
+    shown = flowdesk("runs", "show", newest, db=db).stdout
+    assert f"cached (from run {first_id})" in shown, "the history says where the output came from"
 
     listed = flowdesk("cache", "list", "--json", db=db)
     [entry] = json.loads(listed.stdout)

@@ -106,3 +106,14 @@ def test_a_refusal_is_bad_input_with_one_line(tmp_path: Path, server) -> None:
         assert reason in answer.stderr and answer.stderr.count("\n") == 1, answer.stderr
     runs = json.loads(flowdesk("runs", "list", "--json", db=db).stdout)
     assert [run["run_id"] for run in runs] == [first["run_id"]], "no refused run was recorded"
+
+
+def test_running_from_a_node_with_nothing_upstream_names_no_source(tmp_path: Path, server) -> None:
+    """It said "reusing 0 stored output(s) of run <id>", naming a run it took nothing from."""
+    db = tmp_path / "runs.db"
+    path = write(tmp_path, "from", nodes(server.url))
+    assert flowdesk("run", path, "--params", '{"user_id": 1}', db=db).returncode == 0
+    again = flowdesk("run", path, "--from", "input", "--params", '{"user_id": 1}', db=db)
+    assert again.returncode == 0, again.stderr
+    assert "flowdesk: running from 'input': nothing to reuse: every node runs" in again.stderr
+    assert "of run" not in again.stderr.splitlines()[0]

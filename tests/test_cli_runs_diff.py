@@ -217,3 +217,34 @@ def test_bad_ids_exit_2_with_one_line(tmp_path, db):
     usage = flowdesk("runs", "diff", first, db=db)
     assert usage.returncode == 2
     assert "RUN_B" in usage.stderr
+
+    typo = flowdesk("runs", "diff", first, second, "--ignore", "headers.date", db=db)
+    assert typo.returncode == 2 and typo.stdout == ""  # it used to ignore nothing, silently
+    assert typo.stderr.strip() == (
+        "flowdesk: --ignore 'headers.date': a path starts with $, "
+        "e.g. $.headers.date or $.items[*].id"
+    )
+
+
+def test_a_node_skipped_by_its_condition_is_not_called_an_error(tmp_path, db):
+    data = {
+        "name": "gate",
+        "dag": {
+            "nodes": [
+                {"id": "input", "handler": "input"},
+                {
+                    "id": "note",
+                    "handler": "transform",
+                    "dependencies": ["input"],
+                    "when": "{{ params.go }}",
+                    "config": {"value": "sent"},
+                },
+            ]
+        },
+    }
+    ran = run(tmp_path, db, data, {"go": True})
+    skipped = run(tmp_path, db, data, {"go": False})
+    result = flowdesk("runs", "diff", ran, skipped, db=db)
+    assert result.returncode == 1
+    assert "    skipped in b: condition false" in result.stdout
+    assert "error in b" not in result.stdout

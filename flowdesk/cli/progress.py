@@ -96,14 +96,15 @@ def finished_line(event: NodeFinished, width: int, paint: Paint) -> str:
 
 
 def items_note(result: NodeResult) -> str:
-    """A mapped node's items: `100 items`, or `98/100, 2 failed` when not all succeeded."""
+    """A mapped node's items: `100 items`, or `98/100, 2 failed` when not all succeeded (a
+    cancelled run's: `96/250, 32 cancelled, 122 skipped`, every item accounted for)."""
     items = result.items or []
     total = len(items)
     succeeded = sum(1 for item in items if item.state is NodeState.SUCCEEDED)
     if succeeded == total:
         return f"{total:,} item{'' if total == 1 else 's'}"
     note = f"{succeeded:,}/{total:,}"
-    for state in (NodeState.FAILED, NodeState.CANCELLED):
+    for state in (NodeState.FAILED, NodeState.INTERRUPTED, NodeState.CANCELLED, NodeState.SKIPPED):
         count = sum(1 for item in items if item.state is state)
         if count:
             note += f", {count:,} {state.value.lower()}"

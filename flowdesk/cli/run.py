@@ -237,12 +237,11 @@ def start_from(
         )
     except RunFromRefused as exc:
         raise CliError(str(exc)) from None
-    source = f" of run {handle.source_run_id}" if handle.source_run_id else ""
-    print(
-        f"flowdesk: running from '{args.from_node}': reusing {len(handle.reused)} stored "
-        f"output(s){source}",
-        file=sys.stderr,
-    )
+    if handle.reused:
+        reusing = f"reusing {len(handle.reused)} stored output(s) of run {handle.source_run_id}"
+    else:
+        reusing = "nothing to reuse: every node runs"
+    print(f"flowdesk: running from '{args.from_node}': {reusing}", file=sys.stderr)
     return handle
 
 

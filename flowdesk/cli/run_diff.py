@@ -10,7 +10,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any
 
-from flowdesk.cli import EXIT_OK, EXIT_RUN_FAILED
+from flowdesk.cli import EXIT_OK, EXIT_RUN_FAILED, CliError
+from flowdesk.engine.states import NodeState
 
 if TYPE_CHECKING:
     from flowdesk.runs.compare import NodeComparison, PathChange, RunComparison
@@ -51,8 +52,12 @@ def register(actions: Any) -> None:
 
 def diff_command(args: argparse.Namespace) -> int:
     from flowdesk.cli.run import open_service
-    from flowdesk.runs.compare import compare_runs
+    from flowdesk.runs.compare import compare_runs, ignore_pattern_problem
 
+    for pattern in args.ignore:
+        problem = ignore_pattern_problem(pattern)
+        if problem is not None:
+            raise CliError(f"--ignore {pattern!r}: {problem}")
     with open_service(args.db, create=False) as service:
         a, b = service.load(args.run_a), service.load(args.run_b)
     comparison = compare_runs(a, b, ignore=args.ignore)
@@ -73,7 +78,9 @@ def print_comparison(comparison: RunComparison) -> None:
         if node.change == "state":
             for label, side in (("a", node.a), ("b", node.b)):
                 if side is not None and side.error:
-                    print(f"    error in {label}: {_clip(side.error)}")
+                    # A SKIPPED node's text is why it did not run ("condition false"), not an error.
+                    what = "skipped" if side.status is NodeState.SKIPPED else "error"
+                    print(f"    {what} in {label}: {_clip(side.error)}")
         _print_paths(node.paths)
     print(summary_line(comparison))
 

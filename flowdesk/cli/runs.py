@@ -30,6 +30,7 @@ from flowdesk.cli.run import (
     resume_hint,
 )
 from flowdesk.engine import InvalidWorkflowError, NodeResult, NodeState, RunState
+from flowdesk.engine.reuse import reuse_note
 
 if TYPE_CHECKING:
     from flowdesk.store import RunSummary, StoredRun
@@ -180,6 +181,8 @@ def _print_run(
         print(f"  {mark} {node_id:<{width}} {node.state.value:<9} {_node_detail(node)}".rstrip())
         if node.state is NodeState.INTERRUPTED:
             print("      it was running when its process ended")
+        if node.state is NodeState.REUSED:
+            print(f"      {reuse_note(node, result.run_id)}")
         counts = (items or {}).get(node_id)
         if counts:
             print(f"      items:  {_items_note(counts)}")

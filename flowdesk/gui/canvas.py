@@ -68,6 +68,7 @@ CompareMark = tuple[str, theme.RGB, bool]
 MODIFIER_KEYS = {Qt.Key.Key_Control, Qt.Key.Key_Shift, Qt.Key.Key_Alt, Qt.Key.Key_Meta}
 TITLE_CHARS = 28  # a node's title shows at most this many characters of its id ...
 TITLE_WIDTH = 150.0  # ... and at most this many pixels, so a node stays under ~200 px wide
+FIT_MARGIN = 30.0  # scene pixels zoom to fit leaves around the nodes and their ports
 
 
 def fitted_title(node_id: str, metrics: QFontMetricsF) -> str:
@@ -767,9 +768,13 @@ class CanvasView(QObject):
             return
         # NodeGraphQt's zoom_to_nodes groups and ungroups every item to measure them: 4.5 s
         # for 1,000 nodes. A union of bounding rects is the same rect in O(n).
+        # The ports are child items half outside the node's own rect: without them (and a
+        # margin) the first node's left port and the last one's right port were cut in half.
         rect = QRectF()
         for node in self.nodes.values():
-            rect = rect.united(node.view.sceneBoundingRect())
+            view = node.view
+            rect = rect.united(view.mapRectToScene(view.boundingRect() | view.childrenBoundingRect()))
+        rect.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         viewer = self.graph.viewer()
         viewer._scene_range = rect
         viewer._update_scene()

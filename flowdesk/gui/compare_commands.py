@@ -48,7 +48,10 @@ class CompareCommands(QObject):
         service: RunService,
         document: WorkflowDocument,
         message: Callable[[str], None],
+        shown_message: Callable[[], str] = lambda: "",
     ) -> None:
+        """`shown_message` is what the status bar shows now: a compare summary still there
+        follows the comparison, and goes when compare mode ends."""
         super().__init__(parent)
         self.panel = panel
         self.canvas = canvas
@@ -56,6 +59,8 @@ class CompareCommands(QObject):
         self.service = service
         self.document = document
         self.message = message
+        self.shown_message = shown_message
+        self._said = ""  # the last summary this put in the status bar
         self.compare_view = CompareView()
         self.compared: Compared | None = None
         self.ignore: tuple[str, ...] = ()
@@ -127,7 +132,7 @@ class CompareCommands(QObject):
         self, first: StoredRun, second: StoredRun
     ) -> asyncio.Task[RunsCompared | None]:
         self._ticket += 1
-        self.message("Comparing runs…")
+        self._say("Comparing runs…")
         self.pending = asyncio.ensure_future(
             self._compare_off_thread(self._ticket, first, second, self.ignore)
         )
@@ -145,7 +150,7 @@ class CompareCommands(QObject):
         if ticket != self._ticket:
             return None
         self._show(compared)
-        self.message(f"Comparing runs: {compared.summary()}")
+        self._say(f"Comparing runs: {compared.summary()}")
         return compared
 
     def compare_with_current(self) -> DefinitionCompared | None:
@@ -164,7 +169,7 @@ class CompareCommands(QObject):
         compared = DefinitionCompared.of(stored, self.document.definition)
         self._ticket += 1  # a comparison of runs still being made is dropped
         self._show(compared)
-        self.message(f"Compared with the current workflow: {compared.summary()}")
+        self._say(f"Compared with the current workflow: {compared.summary()}")
         return compared
 
     def set_ignore(self, patterns: Sequence[str]) -> asyncio.Task[RunsCompared | None] | None:
@@ -177,6 +182,7 @@ class CompareCommands(QObject):
     def close(self) -> None:
         """Back to the run on show (its node states) and the node inspector."""
         self._ticket += 1  # a comparison still being made is dropped
+        self._take_back_summary()
         if self.compared is None:
             return
         self.compared = None
@@ -205,10 +211,25 @@ class CompareCommands(QObject):
             return False
         return True
 
+    def _say(self, summary: str) -> None:
+        self._said = summary
+        self.message(summary)
+
+    def _take_back_summary(self, replacement: str = "") -> None:
+        """Replace (or clear) the compare summary when the status bar still shows it; a later
+        message, such as "Run … started", stays."""
+        if self._said and self.shown_message() == self._said:
+            self.message(replacement)
+            self._said = replacement
+        else:
+            self._said = ""
+
     def _show(self, compared: Compared) -> None:
+        opening = self.compared is None
         self.compared = compared
         selected = self.canvas.selected_ids()
-        if self.compare_view.node_id is None and len(selected) == 1:
+        if len(selected) == 1 and (opening or self.compare_view.node_id is None):
+            # The node selected on the canvas, not the one shown by an earlier comparison.
             self.compare_view.node_id = selected[0]
         self.compare_view.show_comparison(compared)
         self._paint()
@@ -238,6 +259,7 @@ class CompareCommands(QObject):
         if isinstance(self.compared, DefinitionCompared):
             self.compared = self.compared.again(self.document.definition)
             self.compare_view.show_comparison(self.compared)
+            self._take_back_summary(f"Compared with the current workflow: {self.compared.summary()}")
         self._paint()
 
     def _sync_actions(self) -> None:

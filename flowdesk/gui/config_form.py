@@ -11,7 +11,11 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from pydantic import ValidationError
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QLabel,
@@ -46,6 +50,7 @@ class NodeEdits(Protocol):
         max_items: int | None,
         on_item_failure: str | None,
     ) -> None: ...
+    def edit_cache(self, node_id: str, cache: Any) -> None: ...
     def rename(self, node_id: str, new_id: str) -> str | None: ...
 
 
@@ -66,6 +71,7 @@ class ConfigForm(QScrollArea):
         self.node_id: str | None = None
         self.fields: dict[str, FieldEditor] = {}
         self.setWidgetResizable(True)
+        self._wheel_guard = _WheelScrollsPanel(self)
         self._show_empty()
         document.changed.connect(self._on_document_changed)
 
@@ -158,9 +164,11 @@ class ConfigForm(QScrollArea):
         self.backoff_s.committed.connect(self._commit_retry)
         self.timeout_s.committed.connect(self._commit_timeout)
         outer.addWidget(run_box)
-        self.advanced = FlowFields(self._commit_flow, self._commit_map)
+        self.advanced = FlowFields(self._commit_flow, self._commit_map, self._commit_cache)
         outer.addWidget(self.advanced)
         outer.addStretch(1)
+        for choice in (*page.findChildren(QComboBox), *page.findChildren(QAbstractSpinBox)):
+            choice.installEventFilter(self._wheel_guard)
         self.setWidget(page)
         self._load_values(spec)
 
@@ -342,6 +350,10 @@ class ConfigForm(QScrollArea):
                 on_item_failure=on_item_failure,
             )
 
+    def _commit_cache(self, cache: Any) -> None:
+        if self.node_id is not None and self.document.has_node(self.node_id):
+            self.edits.edit_cache(self.node_id, cache)
+
     def _commit_id(self) -> None:
         if self.node_id is None:
             return
@@ -356,3 +368,19 @@ class ConfigForm(QScrollArea):
         self.id_message.setText(elide_long_words(message or ""))  # a long id must not widen us
         self.id_message.setToolTip(message or "")
         self.id_message.setVisible(bool(message))
+
+
+class _WheelScrollsPanel(QObject):
+    """The wheel over a choice box the user has not clicked scrolls the panel instead: scrolling
+    down the panel past "On item failure" silently switched it to skip (an undoable edit)."""
+
+    def __init__(self, panel: QScrollArea) -> None:
+        super().__init__(panel)
+        self._panel = panel
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        wheel = event.type() is QEvent.Type.Wheel
+        if wheel and isinstance(watched, QWidget) and not watched.hasFocus():
+            QApplication.sendEvent(self._panel.verticalScrollBar(), event)
+            return True
+        return False

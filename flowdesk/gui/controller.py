@@ -135,6 +135,10 @@ class EditorController:
             edits.update_map(self.definition, node_id, map_over, max_items, on_item_failure),
         )
 
+    def edit_cache(self, node_id: str, cache: Any) -> None:
+        """The node's `cache`: None (off), True, or `{"ttl_s": seconds}`."""
+        self._push(f"edit {node_id} cache", edits.update_cache(self.definition, node_id, cache))
+
     def rename(self, node_id: str, new_id: str) -> str | None:
         if new_id == node_id:
             return None

@@ -1,5 +1,6 @@
-"""The Node panel's "Advanced" group: "Run when" (the node's `when`), "Join rule", and the
-map fields "Map over", "Max items" and "On item failure".
+"""The Node panel's "Advanced" group: "Run when" (the node's `when`), "Join rule", the
+map fields "Map over", "Max items" and "On item failure", and the cache rows "Cache output"
+and "Max age" (gui/cache_fields.py).
 
 "Run when" and "Map over" are checked as they are typed, with the same rules validation
 applies to config templates (syntax, upstream nodes only); a value that fails (and a max
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QComboBox, QFormLayout, QGroupBox, QLabel, QLineEdit, QWidget
 
 from flowdesk.gui import theme
+from flowdesk.gui.cache_fields import ApplyCache, CacheFields
 from flowdesk.model import (
     ITEM_FAILURE_MODES,
     TRIGGER_RULES,
@@ -96,10 +98,16 @@ def parse_max_items(text: str) -> tuple[int | None, str | None]:
 
 
 class FlowFields(QGroupBox):
-    """ "Run when", "Join rule" and the map fields of one node; `apply(when, rule)` and
-    `apply_map(map_over, max_items, on_item_failure)` write them."""
+    """ "Run when", "Join rule", the map fields and the cache rows of one node;
+    `apply(when, rule)`, `apply_map(map_over, max_items, on_item_failure)` and
+    `apply_cache(cache)` write them."""
 
-    def __init__(self, apply: ApplyFlow, apply_map: ApplyMap | None = None) -> None:
+    def __init__(
+        self,
+        apply: ApplyFlow,
+        apply_map: ApplyMap | None = None,
+        apply_cache: ApplyCache | None = None,
+    ) -> None:
         super().__init__("Advanced")
         self.setObjectName("advanced")
         self._apply = apply
@@ -132,6 +140,7 @@ class FlowFields(QGroupBox):
         form.addRow("", self.when_message)
         form.addRow("Join rule", self.rule)
         self._build_map_fields(form)
+        self.cache = CacheFields(form, apply_cache)
         self.when.editingFinished.connect(self.commit_flow)
         self.rule.activated.connect(lambda _index: self.commit_flow())
         self.map_over.editingFinished.connect(self.commit_map)
@@ -191,6 +200,7 @@ class FlowFields(QGroupBox):
             self.rule.addItem(f"{spec.trigger_rule} (unknown)", spec.trigger_rule)
             index = self.rule.count() - 1
         self.rule.setCurrentIndex(index)
+        self.cache.load(spec.cache)
 
     def _typed_when(self) -> str | None:
         return self.when.text().strip() or None
@@ -211,6 +221,7 @@ class FlowFields(QGroupBox):
             or map_over != spec.map_over
             or error is not None
             or (DEFAULT_MAX_ITEMS if max_items is None else max_items) != spec.max_items
+            or self.cache.is_pending()
         )
 
     def pending_error(self) -> str | None:
@@ -226,12 +237,14 @@ class FlowFields(QGroupBox):
         ):
             if message.text():
                 return widget, label, message.text()
-        return None
+        refused = self.cache.problem()
+        return (self.cache.max_age, "max age", refused) if refused else None
 
     def commit(self) -> None:
         """Apply every field (a run or a save is about to use the document)."""
         self.commit_flow()
         self.commit_map()
+        self.cache.commit()
 
     def commit_flow(self) -> None:
         if self._definition is None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from PySide6.QtWidgets import QTreeWidget, QTreeWidgetItem
+
+from flowdesk.gui.diff_rows import summary
 
 MAX_CHILDREN = 500  # a 100,000-item response must not freeze the window
 
@@ -22,7 +23,7 @@ class JsonTree(QTreeWidget):
         self.clear()
         if value is None:
             return
-        root = QTreeWidgetItem(self, ["", _summary(value)])
+        root = QTreeWidgetItem(self, ["", summary(value)])
         _fill(root, value)
         self.expandToDepth(expand_depth - 1)
         self.resizeColumnToContents(0)
@@ -48,17 +49,7 @@ def _fill(parent: QTreeWidgetItem, value: Any) -> None:
     else:
         return
     for key, child in items[:MAX_CHILDREN]:
-        item = QTreeWidgetItem(parent, [str(key), _summary(child)])
+        item = QTreeWidgetItem(parent, [str(key), summary(child)])
         _fill(item, child)
     if len(items) > MAX_CHILDREN:
         QTreeWidgetItem(parent, ["…", f"{len(items) - MAX_CHILDREN} more not shown"])
-
-
-def _summary(value: Any) -> str:
-    if isinstance(value, dict):
-        return f"{{{len(value)} key{'' if len(value) == 1 else 's'}}}"
-    if isinstance(value, list):
-        return f"[{len(value)} item{'' if len(value) == 1 else 's'}]"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)

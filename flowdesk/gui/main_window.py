@@ -110,6 +110,7 @@ class MainWindow(QMainWindow):
             service=self.service,
             document=self.document,
             message=self.show_message,
+            shown_message=self.statusBar().currentMessage,
         )
         self._build_menus()
         for action in [*self.structural_actions(), self.act_undo, self.act_redo]:

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 
 from flowdesk.engine import RunResult
 from flowdesk.gui.canvas import CanvasView
-from flowdesk.gui.document import WorkflowDocument
+from flowdesk.gui.document import Diff, WorkflowDocument
 from flowdesk.gui.files import Dialogs
 from flowdesk.gui.params_dialog import parse_params
 from flowdesk.gui.problems import LiveValidator
@@ -119,6 +119,9 @@ class RunCommands(QObject):
         self.controller.board_changed.connect(self.inspect_selection)
         canvas.selection_changed.connect(lambda _ids: self.inspect_selection())
         canvas.selection_changed.connect(lambda _ids: self._sync_actions())
+        # After the canvas has drawn the change (it connected first): a node that Ctrl+Z
+        # brought back is painted with the run on show like the others.
+        document.changed.connect(self._on_document_changed)
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setInterval(HISTORY_REFRESH_MS)
         self._refresh_timer.timeout.connect(self._refresh_if_visible)
@@ -308,6 +311,10 @@ class RunCommands(QObject):
             items_text=badge[0] if badge else "",
             run_id=board.run_id,
         )
+
+    def _on_document_changed(self, diff: Diff) -> None:
+        if diff.added and not diff.reset:
+            self.controller.repaint(diff.added)
 
     def document_replaced(self) -> None:
         """A new, opened or imported document: forget the run on show, load its history."""

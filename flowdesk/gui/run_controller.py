@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -25,7 +25,7 @@ from flowdesk.engine import (
     RunResult,
     RunStarted,
 )
-from flowdesk.engine.events import ItemFinished, MapStarted
+from flowdesk.engine.events import ItemFinished, MapStarted, NodeFinished
 from flowdesk.engine.trigger_rules import CONDITION_FALSE
 from flowdesk.gui.canvas import CanvasView, MapBadge
 from flowdesk.gui.item_list import ItemSource, LiveItems, StoredItems
@@ -149,18 +149,27 @@ class RunController(QObject):
 
     def _count_stored_items(self, stored: StoredRun) -> None:
         """A stored run's nodes have no items in memory: their badges come from the store's
-        counts (one query per mapped node that started)."""
+        counts (one query per mapped node that started or was REUSED)."""
         for spec in stored.definition.nodes:
             node = self.board.nodes.get(spec.id)
-            if spec.map_over is None or node is None or node.started_at is None:
+            if spec.map_over is None or node is None:
                 continue
-            try:
-                counts = self.service.item_counts(stored.result.run_id, spec.id)
-            except StoreError as exc:
-                log.warning("item counts of %s unavailable: %s", spec.id, exc)
-                continue
-            if counts:
-                self.board.progress[spec.id] = MapProgress.of_counts(counts)
+            if node.started_at is not None or node.state is NodeState.REUSED:
+                self._count_items(stored.result.run_id, spec.id)
+
+    def _count_items(self, run_id: str, node_id: str) -> None:
+        """The badge of a mapped node whose items are only in the store (a stored run's, or a
+        REUSED node's: the store copied them from the run it took them from)."""
+        definition = self.shown_definition
+        if definition is None or not any(n.id == node_id and n.map_over for n in definition.nodes):
+            return
+        try:
+            counts = self.service.item_counts(run_id, node_id)
+        except StoreError as exc:
+            log.warning("item counts of %s unavailable: %s", node_id, exc)
+            return
+        if counts:
+            self.board.progress[node_id] = MapProgress.of_counts(counts)
 
     def clear(self) -> None:
         if self.active:
@@ -173,6 +182,8 @@ class RunController(QObject):
         self.board(event)
         if isinstance(event, MapStarted):
             self._follow_live_items(event.node_id)
+        if isinstance(event, NodeFinished) and event.state is NodeState.REUSED:
+            self._count_items(event.run_id, event.node_id)  # its items are in the store now
         if isinstance(event, RunStarted):
             self.running.emit(event.run_id)
         if isinstance(event, RunFinished):
@@ -209,6 +220,14 @@ class RunController(QObject):
         self.canvas.paint_run_states({node_id: self.badge(node_id) for node_id in batch})
         self.canvas.paint_map_progress({node_id: self.map_badge(node_id) for node_id in batch})
         self.board_changed.emit()
+
+    def repaint(self, node_ids: Iterable[str]) -> None:
+        """Paint the run on show on nodes the canvas has just (re)created, such as one that
+        Ctrl+Z restored: a new node item starts with no run state."""
+        shown = [node_id for node_id in node_ids if node_id in self.board.nodes]
+        if shown:
+            self.canvas.paint_run_states({node_id: self.badge(node_id) for node_id in shown})
+            self.canvas.paint_map_progress({node_id: self.map_badge(node_id) for node_id in shown})
 
     @property
     def painting(self) -> bool:
@@ -257,7 +276,10 @@ class RunController(QObject):
                 (board.run_id, node_id, "live"),
                 lambda: getattr(board.nodes.get(node_id), "items", None),
             )
-        if self.active or node.started_at is None or self.shown_definition is None:
+        reused = node.state is NodeState.REUSED  # its items were copied when it was recorded
+        if not reused and (self.active or node.started_at is None):
+            return None
+        if self.shown_definition is None:
             return None
         if not any(n.id == node_id and n.map_over for n in self.shown_definition.nodes):
             return None

@@ -127,6 +127,9 @@ class NodeInspector(QWidget):
         self.tabs.addTab(self.output, "Output")
         self.tabs.addTab(self.config, "Resolved config")
         self.tabs.addTab(self.node_log, "Log")
+        # Hiding Items while it was the only tab left it current: a blank area, no tab
+        # selected, until a tab was clicked.
+        self.tabs.setCurrentWidget(self.output)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.title)
@@ -183,6 +186,8 @@ class NodeInspector(QWidget):
         self.tabs.setTabText(index, f"Items ({text})" if text else "Items")
         if items is not None and not was_visible:
             self.tabs.setCurrentIndex(index)
+        elif items is None and self.tabs.currentIndex() == index:
+            self.tabs.setCurrentWidget(self.output)  # never a hidden tab on show
 
     def _show_title(
         self,

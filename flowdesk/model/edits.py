@@ -174,6 +174,14 @@ def update_map(
     return result
 
 
+def update_cache(definition: WorkflowDefinition, node_id: str, cache: Any) -> WorkflowDefinition:
+    """`definition` with the node's `cache` replaced: None (not cached, dropped from the file),
+    True, or `{"ttl_s": seconds}` (model/node_cache.py reads it)."""
+    result = copy_of(definition)
+    result.node(node_id).cache = cache
+    return result
+
+
 def rename_node(definition: WorkflowDefinition, old: str, new: str) -> WorkflowDefinition:
     """Change a node id everywhere: the node, dependencies, layout and template references."""
     check_new_id(definition, old, new)

@@ -109,6 +109,14 @@ def diff_json(old: Any, new: Any) -> list[PathChange]:
     return changes
 
 
+def ignore_pattern_problem(pattern: str) -> str | None:
+    """Why `pattern` can never match a path `json_path` writes, or None: a typo there would
+    otherwise ignore nothing without a word."""
+    if not pattern.startswith("$"):
+        return "a path starts with $, e.g. $.headers.date or $.items[*].id"
+    return None
+
+
 def ignoring(changes: Sequence[PathChange], patterns: Sequence[str]) -> list[PathChange]:
     """The changes at none of `patterns` (shell-style, on `json_path` text: `$.headers.date`,
     `$.items[*].id`) nor under them: `$.headers` covers `$.headers.date` too."""

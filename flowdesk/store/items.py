@@ -119,6 +119,20 @@ def reset_items(
         )
 
 
+def copy_items(connection: sqlite3.Connection, run_id: str, node_id: str, source: str) -> None:
+    """A node REUSED from run `source` takes that run's items too, so `run_id` is complete on
+    its own (its badge and Items tab; the source may be deleted later). Rows the node had in
+    `run_id` go first: its items are the source's, whatever it mapped before."""
+    connection.execute("DELETE FROM node_items WHERE run_id = ? AND node_id = ?", (run_id, node_id))
+    connection.execute(
+        "INSERT INTO node_items (run_id, node_id, item_index, state, attempts, output_json, "
+        "error, started_at, finished_at) SELECT ?, node_id, item_index, state, attempts, "
+        "output_json, error, started_at, finished_at FROM node_items "
+        "WHERE run_id = ? AND node_id = ?",
+        (run_id, source, node_id),
+    )
+
+
 def write_items(
     connection: sqlite3.Connection, rows: Sequence[tuple[str, str, ItemResult]]
 ) -> None:

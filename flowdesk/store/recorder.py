@@ -19,7 +19,7 @@ from flowdesk.engine import NodeResult, NodeState, ResultNotRecordable, RunResul
 from flowdesk.engine.results import ItemResult
 from flowdesk.store.codec import to_json_text, to_text
 from flowdesk.store.errors import RunNotResumableError, ValueTooLargeError
-from flowdesk.store.items import ItemRecorder
+from flowdesk.store.items import ItemRecorder, copy_items
 from flowdesk.store.owner import ProcessIdentity
 from flowdesk.store.writer import Writer
 
@@ -113,9 +113,14 @@ class SQLiteRecorder:
         if result.items is not None:
             self._items.flush()  # a mapped node's row is committed after its items
         try:
-            await self._writer.execute_async(
-                UPDATE_NODE_SQL, partial(node_row, run_id, snapshot), self._loop
-            )
+            if taken_from(run_id, snapshot):  # a cache hit: its items come with its row
+                await self._writer.call_async(
+                    partial(write_taken, row=(run_id, snapshot)), self._loop
+                )
+            else:
+                await self._writer.execute_async(
+                    UPDATE_NODE_SQL, partial(node_row, run_id, snapshot), self._loop
+                )
         except ValueTooLargeError as exc:  # the node fails; the run and the store carry on
             raise ResultNotRecordable(f"result too large to store: {exc}") from None
         if result.items is not None:
@@ -168,6 +173,21 @@ def node_row(run_id: str, result: NodeResult) -> tuple[Any, ...]:
     )
 
 
+def taken_from(run_id: str, result: NodeResult) -> str | None:
+    """The other run whose stored output (and items) a REUSED node took, or None."""
+    source = result.reused_from
+    return source if result.state is NodeState.REUSED and source != run_id else None
+
+
+def write_taken(connection: sqlite3.Connection, row: tuple[str, NodeResult]) -> None:
+    """A node's REUSED row and a copy of its source run's items, in one transaction."""
+    run_id, result = row
+    connection.execute(UPDATE_NODE_SQL, node_row(run_id, result))
+    source = taken_from(run_id, result)
+    if source is not None:
+        copy_items(connection, run_id, result.node_id, source)
+
+
 def claim_run(
     connection: sqlite3.Connection,
     run_id: str,
@@ -182,7 +202,8 @@ def claim_run(
     created) or RUNNING (triggered through the REST API and waiting for a free slot, see
     `RunRepository.trigger`). Every node already SUCCEEDED or REUSED must be reused by this
     execution: a node never runs twice in a run. `reused_rows` (UPDATE_NODE_SQL parameters)
-    are written for the nodes the execution takes from another run, unless stored already.
+    are written for the nodes the execution takes from another run, unless stored already,
+    each with a copy of its source run's items (a mapped node's), so the run stands alone.
     """
     row = connection.execute(
         "SELECT state, owner_pid, owner_token, owner_host, executions FROM runs WHERE id = ?",
@@ -229,6 +250,8 @@ def claim_run(
     rows = [row for row in reused_rows if row[-1] not in succeeded]
     if rows:
         connection.executemany(UPDATE_NODE_SQL, rows)
+    for row in rows:  # (..., reused_from, cached, run_id, node_id)
+        copy_items(connection, run_id, row[-1], row[-4])
     return None
 
 

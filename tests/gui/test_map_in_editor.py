@@ -296,3 +296,31 @@ def test_a_mapped_node_skipped_by_its_condition_has_no_badge(window, loop, tmp_p
     inspector = window.runs.panel.inspector
     assert "condition false" in inspector.title.text()
     assert not inspector.tabs.isTabVisible(inspector.tabs.indexOf(inspector.items))
+
+
+def test_the_wheel_over_a_choice_scrolls_the_panel_instead_of_changing_it(window, tmp_path):
+    """Scrolling the Node panel past "On item failure" switched it to skip without a word."""
+    from PySide6.QtCore import QPoint, QPointF, Qt
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    open_nodes(window, tmp_path, [numbers(3), mapped()])
+    select(window, "each")
+    combo = window.config_form.advanced.item_failure
+    before = combo.currentIndex()
+    undo_before = window.document.undo_stack.count()
+    for _ in range(3):
+        wheel = QWheelEvent(
+            QPointF(5, 5),
+            QPointF(combo.mapToGlobal(QPoint(5, 5))),
+            QPoint(0, 0),
+            QPoint(0, -120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(combo, wheel)
+    assert combo.currentIndex() == before
+    assert window.document.undo_stack.count() == undo_before
+    assert window.document.definition.node("each").on_item_failure is None

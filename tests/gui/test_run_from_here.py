@@ -89,7 +89,7 @@ def test_shift_f5_runs_from_the_selected_node_and_paints_the_rest_reused(
     title = runs.panel.inspector.title.text()
     assert "REUSED" in title and f"reused from run {first.run_id[:8]}" in title
     log = "\n".join(entry.text for entry in runs.controller.board.log)
-    assert f"user REUSED (reused from run {first.run_id[:8]})" in log
+    assert f"user REUSED: reused from run {first.run_id[:8]}" in log
     # The history lists the new run; showing it from the store paints the same.
     runs.panel.select_history(second.run_id)
     runs.panel.history_selected.emit(second.run_id)
