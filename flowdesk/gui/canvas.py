@@ -363,6 +363,12 @@ class FlowNodeItem(NodeItem):
         painter.restore()
         font.setBold(True)
         font.setPointSizeF(7)
+        # `96/250, 32 cancelled, 122 skipped` is wider than a narrow node: a smaller font
+        # first, then its end elided (the tooltip and the inspector say it whole).
+        room = bar.width() - 6
+        while QFontMetricsF(font).horizontalAdvance(text) > room and font.pointSizeF() > 5.5:
+            font.setPointSizeF(font.pointSizeF() - 0.5)
+        text = QFontMetricsF(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
         painter.setFont(font)
         painter.setPen(QColor(255, 255, 255))
         painter.drawText(bar, Qt.AlignmentFlag.AlignCenter, text)
@@ -773,7 +779,9 @@ class CanvasView(QObject):
         rect = QRectF()
         for node in self.nodes.values():
             view = node.view
-            rect = rect.united(view.mapRectToScene(view.boundingRect() | view.childrenBoundingRect()))
+            rect = rect.united(
+                view.mapRectToScene(view.boundingRect() | view.childrenBoundingRect())
+            )
         rect.adjust(-FIT_MARGIN, -FIT_MARGIN, FIT_MARGIN, FIT_MARGIN)
         viewer = self.graph.viewer()
         viewer._scene_range = rect

@@ -33,6 +33,7 @@ from flowdesk.runs import RunService
 from flowdesk.store import StoredRun, StoreError
 
 log = logging.getLogger(__name__)
+CURRENT_SUMMARY = "Compared with the current workflow: {}"
 
 
 class CompareCommands(QObject):
@@ -169,7 +170,7 @@ class CompareCommands(QObject):
         compared = DefinitionCompared.of(stored, self.document.definition)
         self._ticket += 1  # a comparison of runs still being made is dropped
         self._show(compared)
-        self._say(f"Compared with the current workflow: {compared.summary()}")
+        self._say(CURRENT_SUMMARY.format(compared.summary()))
         return compared
 
     def set_ignore(self, patterns: Sequence[str]) -> asyncio.Task[RunsCompared | None] | None:
@@ -259,7 +260,7 @@ class CompareCommands(QObject):
         if isinstance(self.compared, DefinitionCompared):
             self.compared = self.compared.again(self.document.definition)
             self.compare_view.show_comparison(self.compared)
-            self._take_back_summary(f"Compared with the current workflow: {self.compared.summary()}")
+            self._take_back_summary(CURRENT_SUMMARY.format(self.compared.summary()))
         self._paint()
 
     def _sync_actions(self) -> None:

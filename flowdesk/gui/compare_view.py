@@ -79,11 +79,16 @@ class CompareView(QWidget):
         self.summary.setWordWrap(True)
         self.ignore = QLineEdit()
         self.ignore.setObjectName("compare_ignore")
-        self.ignore.setPlaceholderText("Ignore output paths: $.headers.date, $.items[*].id")
+        # Short enough to show whole (the long one was cut to "Ignore output pat..."); the
+        # tooltip says the rest.
+        self.ignore.setPlaceholderText("Ignore paths, e.g. $.headers.date")
         self.ignore.setToolTip(
-            "Differences at these output paths (and under them) do not count, in every node;"
+            "Ignore output paths, separated by commas, e.g. $.headers.date, $.items[*].id:"
+            " differences at these paths (and under them) do not count, in every node;"
             " * matches any text. As `flowdesk runs diff --ignore`."
         )
+        metrics = self.ignore.fontMetrics()
+        self.ignore.setMinimumWidth(metrics.horizontalAdvance(self.ignore.placeholderText()) + 24)
         self.ignore.setMaximumWidth(300)
         self.close_button = QPushButton("Close compare (Esc)")
         self.close_button.setToolTip("Back to the run on show, painted by its node states")

@@ -80,9 +80,15 @@ class Dialogs:
     def error(self, parent: QWidget, title: str, message: str) -> None:
         QMessageBox.critical(parent, title, message)
 
-    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
-        answer = QMessageBox.question(parent, title, question)
-        return answer == QMessageBox.StandardButton.Yes
+    def confirm(self, parent: QWidget, title: str, question: str, *, risky: bool = False) -> bool:
+        """Yes or No. `risky` (running code from a file): No is the default button and Esc,
+        so Enter never agrees without a choice."""
+        if not risky:
+            answer = QMessageBox.question(parent, title, question)
+            return answer == QMessageBox.StandardButton.Yes
+        box = safe_question(parent, title, question)
+        box.exec()
+        return box.standardButton(box.clickedButton()) == QMessageBox.StandardButton.Yes
 
     def ask_params(self, parent: QWidget, workflow: str, text: str) -> str | None:
         """The params text for a run (a JSON object, already checked), or None to not run."""
@@ -98,6 +104,17 @@ class Dialogs:
             parent, "Open from local store", "Saved workflows:", labels, 0, False
         )
         return names[labels.index(label)] if ok and label in labels else None
+
+
+def safe_question(parent: QWidget, title: str, question: str) -> QMessageBox:
+    """A Yes/No question whose default (Enter) and Esc answer are No."""
+    no = QMessageBox.StandardButton.No
+    box = QMessageBox(
+        QMessageBox.Icon.Question, title, question, QMessageBox.StandardButton.Yes | no, parent
+    )
+    box.setDefaultButton(no)
+    box.setEscapeButton(no)
+    return box
 
 
 class RecentFiles:

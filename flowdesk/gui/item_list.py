@@ -33,12 +33,15 @@ from flowdesk.gui.json_tree import JsonTree
 from flowdesk.store import StoreError
 
 if TYPE_CHECKING:
-    from flowdesk.engine.results import ItemResult
+    from flowdesk.engine.results import ItemResult, NodeResult
 
 PAGE_SIZE = 100
 OUTPUT_SHOWN = 120  # characters of an item's output in its row; the detail has it whole
 ERROR_SHOWN = 160
 COLUMNS = ["#", "State", "Attempts", "Duration", "Error", "Output"]
+ERROR_COLUMN, OUTPUT_COLUMN = 4, 5
+DETAIL_MIN_HEIGHT = 60
+TABLE_MIN_ROWS = 4  # rows the table always has room for, also while an item is shown whole
 ModelIndex = QModelIndex | QPersistentModelIndex
 
 
@@ -90,6 +93,18 @@ class StoredItems:
 
     def page(self, offset: int, limit: int) -> Sequence[ItemResult]:
         return self._service.load_items(self._run_id, self._node_id, offset=offset, limit=limit)
+
+
+def no_items_text(node: NodeResult | None) -> str:
+    """What an empty item list says: "yet" only while the node may still map; a node that
+    ended without items says why (a map_over that was not a list, or too long, is its error)."""
+    if node is None or not node.state.is_final:
+        return "no items yet"
+    if node.state.succeeded:
+        return "no items: map_over gave an empty list"
+    if node.error:
+        return f"no items: {node.error}"
+    return f"no items: the node ended {node.state.value} before its list was known"
 
 
 def short_json(value: Any, limit: int) -> str:
@@ -186,9 +201,11 @@ class ItemList(QWidget):
         self.offset = 0
         self.total = 0
         self.selected_index: int | None = None  # the item index shown in full
+        self.empty_text = "no items yet"  # what an empty list says (see no_items_text)
         self._detail_item: ItemResult | None = None
         self.range_label = QLabel()
         self.range_label.setObjectName("item_range")
+        self.range_label.setWordWrap(True)  # "no items: <the node's error>" may be long
         self.prev_button = QPushButton("◀ Previous")
         self.next_button = QPushButton("Next ▶")
         self.prev_button.setObjectName("items_prev")
@@ -207,10 +224,17 @@ class ItemList(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 6)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
         metrics = self.table.fontMetrics()
-        for column, sample in enumerate(["99999", "SUCCEEDED", "Attempts", "999.999 s", "x" * 22]):
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 18)
+        for column, sample in enumerate(["9999", "SUCCEEDED", "Attempts", "99.999 s"]):
+            header.resizeSection(column, metrics.horizontalAdvance(sample) + 12)
+        # Error and output share what is left and are elided (the tooltip and the item's
+        # detail have them whole): they made the table scroll sideways in a narrow inspector.
+        for column in (ERROR_COLUMN, OUTPUT_COLUMN):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        rows = self.table.verticalHeader().defaultSectionSize()
+        self.table.setMinimumHeight(header.sizeHint().height() + TABLE_MIN_ROWS * rows + 4)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.detail_title = QLabel()
         self.detail_title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -241,7 +265,11 @@ class ItemList(QWidget):
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(detail)
+        splitter.setChildrenCollapsible(False)
         splitter.setSizes([260, 140])
+        # The detail's trees ask for more height than the Runs dock has: the dock grew (and
+        # the canvas moved) at every click on an item. It takes the room there is instead.
+        detail.setMinimumHeight(DETAIL_MIN_HEIGHT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(pager)
@@ -249,9 +277,10 @@ class ItemList(QWidget):
         layout.addWidget(splitter, 1)
         self._update_pager()
 
-    def show_source(self, source: ItemSource | None) -> None:
+    def show_source(self, source: ItemSource | None, empty_text: str = "no items yet") -> None:
         """Show `source`'s items; the same items again (same key) keep their page and the
-        item shown in full, and are only read again."""
+        item shown in full, and are only read again. `empty_text` is shown when it has none."""
+        self.empty_text = empty_text
         if source is not None and self.source is not None and source.key == self.source.key:
             self.source = source
             self.refresh()
@@ -278,6 +307,8 @@ class ItemList(QWidget):
             return
         self.message.hide()
         self.model.set_page(self.offset, page)
+        # No error on the page: the output gets the error column's room.
+        self.table.setColumnHidden(ERROR_COLUMN, not any(item.error for item in page))
         self._update_pager()
         if self.selected_index is not None:
             row = self.selected_index - self.offset
@@ -296,12 +327,12 @@ class ItemList(QWidget):
     def _update_pager(self) -> None:
         shown = len(self.model.items)
         if self.total == 0:
-            text = "no items yet" if self.source is not None else ""
+            text = self.empty_text if self.source is not None else ""
         else:
             first, last = self.offset + 1, self.offset + shown
+            # How to see an item whole is in the label's tooltip: said here, it wrapped to a
+            # second line and took a row of the table's height.
             text = f"items {first:,}–{last:,} of {self.total:,}"  # noqa: RUF001 (a range)
-            if self.selected_index is None:
-                text += " (click one to see it whole)"
         self.range_label.setText(text)
         self.prev_button.setEnabled(self.offset > 0)
         self.next_button.setEnabled(self.offset + PAGE_SIZE < self.total)

@@ -169,7 +169,12 @@ class RunCommands(QObject):
         refusal (no stored output upstream, or a node changed since) is shown as a dialog."""
         ids = self.canvas.selected_ids()
         if len(ids) != 1:
-            self.message("Run from here: select the one node to run from")
+            self.message(
+                f"Run from here: {len(ids)} nodes are selected; select just the one to run from"
+                if ids
+                else "Run from here: select one node to run from (it and everything downstream "
+                "run; the rest reuse stored outputs)"
+            )
             return None
         if self.active or not self._ready_to_run("run from here"):
             return None
@@ -209,7 +214,7 @@ class RunCommands(QObject):
         if self._python_trust.is_trusted(definition):
             return True
         question = PythonTrust.question(definition)
-        if not self.dialogs.confirm(self._parent, "Run Python code?", question):
+        if not self.dialogs.confirm(self._parent, "Run Python code?", question, risky=True):
             self.message("Not run: the workflow's Python code was not allowed to run")
             return False
         self._python_trust.trust(definition)
@@ -313,8 +318,12 @@ class RunCommands(QObject):
         )
 
     def _on_document_changed(self, diff: Diff) -> None:
-        if diff.added and not diff.reset:
+        if diff.reset:
+            return
+        if diff.added:
             self.controller.repaint(diff.added)
+        if diff.removed:  # the inspector must not go on showing a deleted node
+            self.inspect_selection()
 
     def document_replaced(self) -> None:
         """A new, opened or imported document: forget the run on show, load its history."""
@@ -345,7 +354,8 @@ class RunCommands(QObject):
     def _sync_actions(self) -> None:
         active = self.active
         self.act_run.setEnabled(not active)
-        self.act_run_from.setEnabled(not active and len(self.canvas.selected_ids()) == 1)
+        # Not only with one node selected: Shift+F5 with another selection says what it needs.
+        self.act_run_from.setEnabled(not active)
         self.act_cancel.setEnabled(active)
         state = self.panel.selected_run_state()
         resumable = not active and state is not None and state.resumable

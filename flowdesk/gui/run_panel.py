@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStyledItemDelegate,
     QStyleOptionViewItem,
@@ -37,7 +38,7 @@ from PySide6.QtWidgets import (
 from flowdesk.engine import NodeResult, NodeState, RunState
 from flowdesk.engine.trigger_rules import CONDITION_FALSE
 from flowdesk.gui import theme
-from flowdesk.gui.item_list import ItemList, ItemSource
+from flowdesk.gui.item_list import ItemList, ItemSource, no_items_text
 from flowdesk.gui.json_tree import JsonTree
 from flowdesk.gui.run_controller import RunController
 from flowdesk.gui.run_state import reused_text
@@ -57,7 +58,8 @@ HISTORY_SAMPLES = [
     "0" * 12,
 ]
 HISTORY_MAX_WIDTH = 240  # long params are cut here; the cell's tooltip has them whole
-HISTORY_PANE_MAX = 700  # the history pane asks for room to show every column, up to this
+HISTORY_PANE_MAX = 640  # the history pane asks for room to show every column, up to this
+PANE_MIN_HEIGHT = 240  # the history, inspector, log and compare view: fixed, whatever they hold
 LARGE_TREE = 200  # entries of an output or config built only once its tab is shown
 NODE_ID_SHOWN = 40  # characters of a node id the inspector's title shows; the tooltip has all
 
@@ -125,8 +127,17 @@ class NodeInspector(QWidget):
         self.tabs.addTab(self.items, "Items")
         self.tabs.setTabVisible(0, False)
         self.tabs.addTab(self.output, "Output")
-        self.tabs.addTab(self.config, "Resolved config")
+        self.tabs.addTab(self.config, "Config")
+        self.tabs.setTabToolTip(
+            self.tabs.indexOf(self.config), "The config as resolved for the run"
+        )
         self.tabs.addTab(self.node_log, "Log")
+        # Tabs too wide for the pane are elided, never scrolled: the arrows hid Log.
+        self.tabs.setUsesScrollButtons(False)
+        self.tabs.setElideMode(Qt.TextElideMode.ElideRight)
+        # Long titles and errors are cut, not allowed to widen the pane from node to node.
+        for label in (self.title, self.error):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         # Hiding Items while it was the only tab left it current: a blank area, no tab
         # selected, until a tab was clicked.
         self.tabs.setCurrentWidget(self.output)
@@ -155,7 +166,7 @@ class NodeInspector(QWidget):
         same = shown is not None and shown[0] is node and shown[1] == key
         if not same:
             self._unbuilt = {}  # the last node's trees are no longer wanted
-        self._show_items(items, items_text)
+        self._show_items(items, items_text, node)
         self._show_title(
             node_id, node, run_on_show=run_on_show, items_text=items_text, run_id=run_id
         )
@@ -178,10 +189,10 @@ class NodeInspector(QWidget):
         if tree in self._unbuilt and isinstance(tree, JsonTree):
             tree.show_value(self._unbuilt.pop(tree))
 
-    def _show_items(self, items: ItemSource | None, text: str) -> None:
+    def _show_items(self, items: ItemSource | None, text: str, node: NodeResult | None) -> None:
         index = self.tabs.indexOf(self.items)
         was_visible = self.tabs.isTabVisible(index)
-        self.items.show_source(items)
+        self.items.show_source(items, no_items_text(node))
         self.tabs.setTabVisible(index, items is not None)
         self.tabs.setTabText(index, f"Items ({text})" if text else "Items")
         if items is not None and not was_visible:
@@ -335,7 +346,15 @@ class RunPanel(QWidget):
         splitter.addWidget(history_box)
         splitter.addWidget(self.inspector)
         splitter.addWidget(self.log)
-        splitter.setSizes([490, 380, 380])  # the history's columns fit in 490
+        # The history's columns fit in 630 (long params are cut); the inspector gets the most
+        # of the rest, for an item page's output; a wider window widens the inspector and log.
+        splitter.setSizes([630, 460, 310])
+        for pane, stretch in ((history_box, 0), (self.inspector, 3), (self.log, 2)):
+            splitter.setStretchFactor(splitter.indexOf(pane), stretch)
+        # A fixed height, not what each pane's content asks: selecting an item or opening a
+        # comparison made the Runs dock taller and moved the canvas.
+        for pane in (history_box, self.inspector, self.log):
+            pane.setMinimumHeight(PANE_MIN_HEIGHT)
         self.splitter = splitter
         self.compare_view: QWidget | None = None
         self._sizes_before_compare = splitter.sizes()
@@ -413,6 +432,12 @@ class RunPanel(QWidget):
                 width = min(width, max(floor, HISTORY_MAX_WIDTH))
             header.resizeSection(column, width)
             needed += width
+        if needed > HISTORY_PANE_MAX:  # long params pushed the run ids out of the pane
+            params = HISTORY_COLUMNS.index("Params")
+            floor = metrics.horizontalAdvance(HISTORY_SAMPLES[params]) + padding + 8
+            cut = min(needed - HISTORY_PANE_MAX, header.sectionSize(params) - floor)
+            header.resizeSection(params, header.sectionSize(params) - max(cut, 0))
+            needed -= max(cut, 0)
         self.history_box.setMinimumWidth(min(needed, HISTORY_PANE_MAX))
 
     def _copy_run_id(self) -> None:
@@ -510,6 +535,7 @@ class RunPanel(QWidget):
             if self.compare_view is not None:
                 self.compare_view.hide()
             view.hide()  # added hidden: it takes no room from the others until it is shown
+            view.setMinimumHeight(PANE_MIN_HEIGHT)
             self.compare_view = view
             self.splitter.addWidget(view)
         if comparing == self.comparing:

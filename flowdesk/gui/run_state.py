@@ -189,7 +189,9 @@ class RunBoard:
                 )
                 progress = self.progress.get(event.node_id)
                 if progress is not None and progress.failed and event.state.succeeded:
-                    text += f" ({progress_text(progress, event.state)}, skipped)"
+                    # on_item_failure "skip": the failed items are null in the output
+                    failed = progress_text(progress, event.state)
+                    text += f" ({failed}; failed items are null in the output)"
                 self._log(when, text, event.node_id)
             case RunFinished():
                 self.state, self.result = event.state, event.result

@@ -31,6 +31,7 @@ class ScriptedDialogs(Dialogs):
         self.asked_unsaved = 0
         self.confirm_answers: list[bool] = []
         self.confirmations: list[str] = []
+        self.risky_confirmations: list[bool] = []  # asked with No as the default answer
         self.store_choices: list[str | None] = []
         self.store_choices_shown: list[str] = []
         self.params_answers: list[str | None] = []
@@ -52,8 +53,9 @@ class ScriptedDialogs(Dialogs):
     def error(self, parent, title, message):  # type: ignore[override]
         self.errors.append(message)
 
-    def confirm(self, parent, title, question):  # type: ignore[override]
+    def confirm(self, parent, title, question, *, risky=False):  # type: ignore[override]
         self.confirmations.append(question)
+        self.risky_confirmations.append(risky)
         return self.confirm_answers.pop(0)
 
     def ask_params(self, parent, workflow, text):  # type: ignore[override]

@@ -285,3 +285,84 @@ def test_a_long_list_shows_every_difference_and_counts_the_rest() -> None:
     assert root.children[-1].kind == "changed"
     assert len(root.children) == MAX_ROWS + 1
     assert root.hidden == MAX_ROWS - 1
+
+
+def test_a_node_restored_by_undo_is_painted_like_the_others(window, loop, tmp_path) -> None:
+    window.open_file(write(tmp_path, NODES), ask=False)
+    first = run_with(window, loop, '{"name": "Ada"}')
+    stack, canvas = window.document.undo_stack, window.canvas
+    select(window, "greet")
+    assert "greet" in window.runs.panel.inspector.title.text()
+    window.controller.delete_selected()
+    assert "greet" not in canvas.nodes
+    assert "greet" not in window.runs.panel.inspector.title.text(), "a deleted node's inspector"
+    stack.undo()
+    assert painted(window, "greet") == "SUCCEEDED", "Ctrl+Z brings the node back in its colour"
+    # The same in compare mode: the restored node gets its compare mark, and its run state
+    # once compare mode ends.
+    select_runs(window, first.run_id)
+    window.compare.compare_with_current()
+    select(window, "greet")
+    window.controller.delete_selected()
+    stack.undo()
+    assert canvas.compare_mark_of("greet") == "unchanged"
+    window.compare.close()
+    assert canvas.compare_mark_of("greet") is None
+    assert painted(window, "greet") == "SUCCEEDED"
+
+
+def test_the_status_bar_summary_follows_the_comparison_and_goes_with_it(
+    window, loop, tmp_path
+) -> None:
+    window.open_file(write(tmp_path, NODES), ask=False)
+    first = run_with(window, loop, '{"name": "Ada"}')
+    second = run_with(window, loop, '{"name": "Ada"}')
+    status = window.statusBar()
+    select_runs(window, first.run_id, second.run_id)
+    loop.run_until_complete(window.compare.compare_selected())
+    assert status.currentMessage().startswith("Comparing runs: identical")
+    window.compare.act_close.trigger()  # Esc
+    assert status.currentMessage() == ""
+
+    select_runs(window, first.run_id)
+    window.compare.compare_with_current()
+    assert status.currentMessage() == (
+        "Compared with the current workflow: the workflow is as this run defined it"
+    )
+    window.controller.edit_config("const", {"value": {"n": 2}})
+    assert status.currentMessage() == (
+        "Compared with the current workflow: nodes since this run: 1 changed, "
+        "1 with a change upstream"
+    )
+    window.controller.edit_config("const", {"value": {"n": 1}})
+    assert status.currentMessage().endswith("the workflow is as this run defined it")
+    # A message said after the summary is not the compare view's to take back.
+    window.show_message("Saved somewhere")
+    window.compare.close()
+    assert status.currentMessage() == "Saved somewhere"
+
+
+def test_compare_opens_on_the_node_selected_on_the_canvas(window, loop, tmp_path) -> None:
+    window.open_file(write(tmp_path, NODES), ask=False)
+    first = run_with(window, loop, '{"name": "Ada"}')
+    second = run_with(window, loop, '{"name": "Grace"}')
+    view = window.compare.compare_view
+
+    def listed() -> str | None:
+        rows = view.nodes.selectionModel().selectedRows()
+        return view.nodes.item(rows[0].row(), 0).text() if rows else None
+
+    select_runs(window, first.run_id)
+    window.compare.compare_with_current()
+    view.node_chosen.emit("tail")  # picked in the list: selected on the canvas too
+    assert view.node_id == "tail" and listed() == "tail"
+    window.compare.close()
+    select(window, "greet")
+    window.compare.compare_with_current()
+    assert view.node_id == "greet" and listed() == "greet"
+    assert "greet" in view.node_title.text()
+    window.compare.close()
+    select(window, "const")
+    select_runs(window, first.run_id, second.run_id)
+    loop.run_until_complete(window.compare.compare_selected())
+    assert view.node_id == "const" and listed() == "const"

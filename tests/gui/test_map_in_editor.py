@@ -222,7 +222,7 @@ def test_a_10000_item_map_ends_with_its_badge_and_pages_of_items(window, loop, t
     assert inspector.output.text_of("[499]") == "499"
     log = window.runs.panel.log.toPlainText()
     assert "each maps over 10,000 items" in log
-    assert "each SUCCEEDED (9,990/10,000, 10 failed, skipped)" in log
+    assert "each SUCCEEDED (9,990/10,000, 10 failed; failed items are null in the output)" in log
     assert len(log.splitlines()) < 20  # no line per item
 
 
@@ -324,3 +324,122 @@ def test_the_wheel_over_a_choice_scrolls_the_panel_instead_of_changing_it(window
     assert combo.currentIndex() == before
     assert window.document.undo_stack.count() == undo_before
     assert window.document.definition.node("each").on_item_failure is None
+
+
+# -- a cancelled map, and a map that failed before its items ------------------------------------
+
+
+def test_cancelled_and_skipped_items_are_not_called_failed() -> None:
+    stopped = MapProgress(250, 250, 0, 32, 90)
+    assert stopped.succeeded == 128
+    assert progress_text(stopped, NodeState.CANCELLED) == "128/250, 32 cancelled, 90 skipped"
+    assert progress_text(MapProgress(250, 128, 2, 30), NodeState.RUNNING) == (
+        "128/250, 2 failed, 30 cancelled"
+    )
+    counts = {"SUCCEEDED": 128, "CANCELLED": 32, "SKIPPED": 90}
+    assert MapProgress.of_counts(counts) == stopped
+    items = [
+        ItemResult(0, NodeState.SUCCEEDED),
+        ItemResult(1, NodeState.FAILED),
+        ItemResult(2, NodeState.CANCELLED),
+        ItemResult(3, NodeState.SKIPPED),
+        ItemResult(4),
+    ]
+    assert MapProgress.of_items(items) == MapProgress(5, 4, 1, 1, 1)
+
+
+def test_the_board_tells_cancelled_items_from_failed_ones() -> None:
+    """The engine's ItemFinished counts a cancelled item in `failed`."""
+    board = RunBoard()
+    board(RunStarted("r1", "wf", {}, ("each",), NOW))
+    board(MapStarted("r1", "each", 10, NOW))
+    states = [NodeState.SUCCEEDED, NodeState.FAILED, NodeState.CANCELLED, NodeState.CANCELLED]
+    failed = 0
+    for index, state in enumerate(states):
+        failed += state is not NodeState.SUCCEEDED
+        board(ItemFinished("r1", "each", ItemResult(index, state), index + 1, failed, 10))
+    assert board.progress["each"] == MapProgress(10, 4, 1, 2)
+    assert progress_text(board.progress["each"], NodeState.RUNNING) == (
+        "4/10, 1 failed, 2 cancelled"
+    )
+
+
+def test_a_cancelled_map_says_cancelled_and_skipped_not_failed(window, loop, tmp_path) -> None:
+    """Esc at item 40 of 100: the badge said `40/100, 60 failed` on a red bar."""
+    from .test_run_from_here import colour_count
+
+    each = {
+        "id": "each",
+        "handler": "delay",
+        "dependencies": ["numbers"],
+        "map_over": "{{ numbers }}",
+        "config": {"seconds": "{{ 0.001 if item < 40 else 30 }}"},
+    }
+    open_nodes(window, tmp_path, [numbers(100), each])
+    select(window, "each")
+    run_id = window.runs.run()
+    controller = window.runs.controller
+    loop.run_until_complete(until(lambda: controller.board.progress.get("each", None) is not None))
+    loop.run_until_complete(until(lambda: controller.board.progress["each"].done >= 40))
+    controller.cancel()
+    result = finish(window, loop)
+    assert result.state is RunState.CANCELLED
+    items = result.nodes["each"].items
+    cancelled = sum(1 for item in items if item.state is NodeState.CANCELLED)
+    skipped = sum(1 for item in items if item.state is NodeState.SKIPPED)
+    assert cancelled and skipped and cancelled + skipped == 60  # 32 run at once: some never start
+    words = f"40/100, {cancelled} cancelled, {skipped} skipped"
+    assert window.canvas.map_badge_of("each") == words
+    _text, succeeded, failed = controller.map_badge("each")
+    assert (succeeded, failed) == (0.4, 0.0)  # no red: the rest of the bar stays empty
+    assert colour_count(window, "each", "FAILED") == 0
+    assert colour_count(window, "each", "SUCCEEDED") > 0
+    inspector = window.runs.panel.inspector
+    assert inspector.tabs.tabText(inspector.tabs.indexOf(inspector.items)) == f"Items ({words})"
+    window.runs.show_history_run(run_id)  # counted from the store: the same words
+    assert window.canvas.map_badge_of("each") == words
+
+
+def test_a_map_that_failed_before_its_items_says_why_it_has_none(window, loop, tmp_path):
+    """map_over gave a number: the Items tab said "no items yet", as if they might come."""
+    open_nodes(window, tmp_path, [numbers(3), mapped(map_over="{{ numbers[0] }}")])
+    select(window, "each")
+    run_id = window.runs.run()
+    result = finish(window, loop)
+    assert result.nodes["each"].state is NodeState.FAILED
+    inspector = window.runs.panel.inspector
+    items = inspector.items
+    select(window, "numbers")
+    select(window, "each")
+    assert inspector.tabs.isTabVisible(inspector.tabs.indexOf(items))
+    expected = "no items: map_over must give a list, not a number"
+    assert items.range_label.text() == expected
+    window.runs.show_history_run(run_id)
+    select(window, "each")
+    assert items.range_label.text() == expected
+
+
+def test_a_map_over_max_items_says_so_instead_of_no_items_yet(window, loop, tmp_path) -> None:
+    open_nodes(window, tmp_path, [numbers(30), mapped(max_items=10)])
+    select(window, "each")
+    window.runs.run()
+    finish(window, loop)
+    items = window.runs.panel.inspector.items
+    assert items.range_label.text() == (
+        "no items: map_over gave 30 items, more than max_items (10)"
+    )
+
+
+def test_the_empty_item_list_words() -> None:
+    from flowdesk.engine import NodeResult
+    from flowdesk.gui.item_list import no_items_text
+
+    assert no_items_text(None) == "no items yet"
+    assert no_items_text(NodeResult("each", NodeState.RUNNING)) == "no items yet"
+    assert no_items_text(NodeResult("each", NodeState.SUCCEEDED)) == (
+        "no items: map_over gave an empty list"
+    )
+    cancelled = NodeResult("each", NodeState.CANCELLED)
+    assert no_items_text(cancelled) == (
+        "no items: the node ended CANCELLED before its list was known"
+    )

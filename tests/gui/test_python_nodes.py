@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QPlainTextEdit
+from PySide6.QtWidgets import QApplication, QMessageBox, QPlainTextEdit
 
 from flowdesk.engine.states import NodeState, RunState
+from flowdesk.gui.files import Dialogs
 
 from .helpers import select
 from .test_runs import INPUT, finish
@@ -33,6 +36,7 @@ def test_first_run_asks_once_per_content_and_the_log_shows_in_the_inspector(
     assert window.runs.run() is None  # refused: nothing runs
     assert len(dialogs.confirmations) == 1
     assert "This workflow runs Python code on your computer" in dialogs.confirmations[0]
+    assert dialogs.risky_confirmations == [True]  # No is the default answer
     assert dialogs.params_asked == []
 
     dialogs.confirm_answers.append(True)
@@ -88,3 +92,29 @@ def test_the_code_is_edited_in_a_monospaced_editor(window, tmp_path) -> None:
     assert editor.font().family() == fixed.family() != window.font().family()
     assert editor.lineWrapMode() is QPlainTextEdit.LineWrapMode.NoWrap
     assert not editor.tabChangesFocus()  # Tab indents
+
+
+@pytest.mark.parametrize("key", [Qt.Key.Key_Return, Qt.Key.Key_Escape], ids=["Enter", "Esc"])
+def test_enter_or_esc_on_the_python_question_does_not_run(
+    window, loop, tmp_path, qtbot, key
+) -> None:
+    """The real question box: No is its default button and its Esc answer."""
+    window.dialogs.confirm = Dialogs.confirm.__get__(window.dialogs)  # the real dialog
+    assert window.open_file(write(tmp_path, CODE), ask=False)
+    boxes: list[QMessageBox] = []
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QMessageBox)
+        boxes.append(box)
+        qtbot.keyClick(box, key)
+
+    QTimer.singleShot(0, answer)
+    run_id = window.runs.run()
+    if window.runs.active:  # it ran after all: end it, so the failure is reported, not a hang
+        window.runs.cancel()
+        finish(window, loop)
+    assert run_id is None
+    assert len(boxes) == 1 and window.dialogs.params_asked == []
+    assert not window.runs.active
+    assert window.statusBar().currentMessage().startswith("Not run: the workflow's Python code")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flowdesk.engine import NodeState, RunState
 
 from .helpers import select
@@ -62,3 +64,28 @@ def test_a_cached_mapped_node_shows_its_badge_and_items(window, loop, tmp_path):
     assert each.state is NodeState.REUSED and each.cached
     assert window.canvas.map_badge_of("each") == "100 items"
     assert_items_shown(window, second.run_id)
+
+
+def test_the_posts_example_run_from_report_shows_get_posts_items(window, loop, server, tmp_path):
+    """The walk that found it: posts_for_each_user, F5, then Shift+F5 on `report`; the
+    REUSED `get_posts` had no `4 items` bar and no Items tab (a cache hit had both)."""
+    example = Path(__file__).parents[2] / "resources" / "examples" / "posts_for_each_user.json"
+    text = example.read_text().replace("http://127.0.0.1:8911", server.url)
+    assert "8911" not in text  # the test's own demo service, not the shared port
+    path = tmp_path / "posts.json"
+    path.write_text(text)
+    assert window.open_file(str(path), ask=False)
+    window.runs.run()
+    assert finish(window, loop).state is RunState.COMPLETED
+    select(window, "report")
+    assert window.runs.run_from_here() is not None
+    second = finish(window, loop)
+    assert second.nodes["get_posts"].state is NodeState.REUSED
+    assert window.canvas.map_badge_of("get_posts") == "4 items"
+    select(window, "get_posts")
+    inspector = window.runs.panel.inspector
+    assert inspector.tabs.isTabVisible(inspector.tabs.indexOf(inspector.items))
+    assert inspector.tabs.tabText(inspector.tabs.indexOf(inspector.items)) == "Items (4 items)"
+    assert inspector.items.range_label.text().startswith("items 1–4 of 4")  # noqa: RUF001
+    inspector.items.select_item(2)
+    assert inspector.items.detail_output.text_of("body", "[0]", "userId") == "3"

@@ -63,8 +63,6 @@ def test_shift_f5_runs_from_the_selected_node_and_paints_the_rest_reused(
     window.runs.run()
     first = finish(window, loop)
     assert first.state is RunState.COMPLETED
-    window.canvas.select([])
-    assert not runs.act_run_from.isEnabled(), "nothing selected: nothing to run from"
     select(window, "name")
     assert runs.act_run_from.isEnabled()
     server.reset()
@@ -115,3 +113,26 @@ def test_a_refusal_is_shown_and_starts_nothing(window, loop, server, tmp_path, d
         f"cannot run from 'name': upstream node 'user' changed since run {first.run_id}"
     )
     assert window.service.list_runs(workflow="gui run")[0].run_id == first.run_id
+
+
+def test_shift_f5_without_one_node_selected_says_what_it_needs(
+    window, loop, server, tmp_path, qtbot
+) -> None:
+    runs, status = window.runs, window.statusBar()
+    window.open_file(write(tmp_path, chain(server)), ask=False)
+    window.canvas.select([])
+    assert runs.act_run_from.isEnabled(), "enabled, so Shift+F5 can say what it needs"
+    press_shift_f5(window, qtbot)
+    assert not runs.active
+    assert status.currentMessage().startswith("Run from here: select one node to run from")
+    window.canvas.select(["user", "name"])
+    press_shift_f5(window, qtbot)
+    assert not runs.active
+    assert status.currentMessage() == (
+        "Run from here: 2 nodes are selected; select just the one to run from"
+    )
+    # Off while a run is active.
+    runs.run()
+    assert runs.active and not runs.act_run_from.isEnabled()
+    finish(window, loop)
+    assert runs.act_run_from.isEnabled()

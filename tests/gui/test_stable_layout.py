@@ -10,6 +10,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtWidgets import QApplication
 
 from flowdesk.engine import RunState
+from flowdesk.gui.item_list import OUTPUT_COLUMN
 from flowdesk.store import RunSummary
 
 from .helpers import select
@@ -32,8 +33,8 @@ def show_runs(window) -> None:
 def test_clicking_an_item_and_switching_nodes_keeps_the_runs_dock_and_panes(
     window, loop, tmp_path
 ) -> None:
-    failing = mapped(config={"value": "{{ ('x' * 300) if item == 1 else item }}"})
-    open_nodes(window, tmp_path, [numbers(30), failing])
+    long_output = mapped(config={"value": "{{ ('x' * 300) if item == 1 else item }}"})
+    open_nodes(window, tmp_path, [numbers(30), long_output])
     show_runs(window)
     window.runs.run()
     finish(window, loop)
@@ -50,11 +51,11 @@ def test_clicking_an_item_and_switching_nodes_keeps_the_runs_dock_and_panes(
     table = items.table
     assert panel.splitter.sizes() == widths, "the inspector or the log changed width"
     # Room for rows: at least six of them are in view.
-    assert table.rowAt(table.viewport().height() - 1) >= 5 or table.rowAt(
-        table.viewport().height() - 1
-    ) == -1 and table.model().rowCount() <= 6
+    assert table.rowAt(table.viewport().height() - 1) >= 5, "fewer than six rows in view"
     # Long outputs are elided, not scrolled to.
+    header = table.horizontalHeader()
     assert table.horizontalScrollBar().maximum() == 0
+    assert header.sectionSize(OUTPUT_COLUMN) >= 80, "no room left for the output"
     assert table.model().index(1, 5).data() != ""
 
     items.select_item(1)
@@ -112,13 +113,19 @@ def test_long_params_leave_the_run_column_in_view(window, tmp_path) -> None:
 
 
 def test_zoom_to_fit_leaves_a_margin_around_every_port(window, tmp_path) -> None:
-    window.open_file(write(tmp_path, NODES), ask=False)
+    # A chain wider than the canvas, so fitting zooms out to the nodes' own extent.
+    chain = [{"id": "n0", "handler": "transform", "config": {"value": 0}}] + [
+        {"id": f"n{i}", "handler": "transform", "dependencies": [f"n{i - 1}"], "config": {}}
+        for i in range(1, 12)
+    ]
+    window.open_file(write(tmp_path, chain), ask=False)
     show_runs(window)
     window.canvas.fit()
     settle(window)
     viewer = window.canvas.graph.viewer()
+    assert viewer.get_zoom() < 0, "the chain fits at 100 %: nothing is tested"
     shown = viewer.mapToScene(viewer.viewport().rect()).boundingRect()
-    for node in window.canvas.nodes.values():
+    for node_id, node in window.canvas.nodes.items():
         for port in node.input_ports() + node.output_ports():
             rect: QRectF = port.view.sceneBoundingRect()
-            assert shown.adjusted(10, 10, -10, -10).contains(rect), node.id
+            assert shown.adjusted(10, 10, -10, -10).contains(rect), f"{node_id}: port cut"
