@@ -275,21 +275,23 @@ class _Slices:
     worker that finishes an item waits for the loop's next round, so other nodes, the store's
     writes and the editor get their turn between two slices."""
 
-    __slots__ = ("_end", "_resume")
+    __slots__ = ("_end", "_loop", "_resume")
 
     def __init__(self) -> None:
         self._end = time.perf_counter() + SLICE_S
         self._resume: asyncio.Future[None] | None = None
+        self._loop = asyncio.get_running_loop()
+        """Taken once, where the map starts: under qasync a later task step may not find the
+        running loop through asyncio."""
 
     def spent(self) -> bool:
         return time.perf_counter() > self._end
 
     async def hand_back(self) -> None:
         if self._resume is None:
-            loop = asyncio.get_running_loop()
-            self._resume = loop.create_future()
-            loop.call_soon(self._next_slice)  # runs in the loop's next round, after I/O
-        await self._resume
+            self._resume = self._loop.create_future()
+            self._loop.call_soon(self._next_slice)  # runs in the loop's next round, after I/O
+        await asyncio.shield(self._resume)  # one waiter cancelled does not cancel the others
 
     def _next_slice(self) -> None:
         resume, self._resume = self._resume, None
