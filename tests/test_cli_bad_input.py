@@ -15,6 +15,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from cli_process import run_flowdesk
 
 DEEP = 100_000
 """Nesting depth of the deep JSON documents (as in the issue)."""
@@ -25,16 +26,8 @@ LONG_INTEGER = "9" * 5_000
 
 
 def flowdesk(*args: str, db: Path, **options) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWDESK_DB": str(db), "FLOWDESK_DB_TIMEOUT": "0.5"}
-    env.pop("FLOWDESK_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flowdesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        **options,
-    )
+    env = {**os.environ, "FLOWDESK_DB_TIMEOUT": "0.5"}
+    return run_flowdesk(*args, db=db, env=env, **options)
 
 
 def one_clear_line(result: subprocess.CompletedProcess[str], *needles: str) -> str:

@@ -4,10 +4,10 @@ real SQLite file and the demo service counting the calls that reach it."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
+
+from cli_process import run_flowdesk
 
 NODES = "SELECT node_id, state, cached, reused_from FROM node_runs WHERE run_id = ?"
 
@@ -19,15 +19,7 @@ def calls(server) -> list[str]:
 
 
 def flowdesk(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWDESK_DB": str(db)}
-    env.pop("FLOWDESK_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flowdesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    return run_flowdesk(*args, db=db)
 
 
 def cached_workflow(tmp_path: Path, url: str, name: str = "cached", cache: object = True) -> str:

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 
+from cli_process import run_flowdesk
 from conftest import workflow
 
 from flowdesk.cli.live import _running_text
@@ -91,25 +92,13 @@ def test_flowdesk_run_and_runs_show_print_the_item_count(tmp_path) -> None:
     path = tmp_path / "mapped.json"
     path.write_text(json.dumps({"name": "mapped", "dag": {"nodes": [MAPPED]}}))
     params = json.dumps({"values": [{"name": str(i)} for i in range(100)]})
-    done = subprocess.run(
-        [sys.executable, "-m", "flowdesk", "run", str(path), "--params", params],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "FLOWDESK_DB": str(tmp_path / "runs.db")},
-    )
+    done = run_flowdesk("run", str(path), "--params", params, db=tmp_path / "runs.db")
     assert done.returncode == 0, done.stderr
     assert any(
         line.endswith(" 100 items") and " each " in line for line in done.stderr.splitlines()
     )
     run_id = done.stderr.split()[1]
-    shown = subprocess.run(
-        [sys.executable, "-m", "flowdesk", "runs", "show", run_id],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "FLOWDESK_DB": str(tmp_path / "runs.db")},
-    )
+    shown = run_flowdesk("runs", "show", run_id, db=tmp_path / "runs.db")
     assert shown.returncode == 0, shown.stderr
     assert "      items:  100 succeeded (of 100)" in shown.stdout.splitlines()
 

@@ -16,6 +16,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from cli_process import run_flowdesk
 from conftest import modules_loaded_by
 
 from flowdesk.engine.states import RunState
@@ -26,15 +27,8 @@ NODE_STATES = "SELECT node_id, state FROM node_runs"
 
 
 def flowdesk(*args: str, db: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWDESK_DB": str(db), "FLOWDESK_DB_TIMEOUT": "0.2"}
-    env.pop("FLOWDESK_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flowdesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
+    env = {**os.environ, "FLOWDESK_DB_TIMEOUT": "0.2"}
+    return run_flowdesk(*args, db=db, env=env, timeout=timeout)
 
 
 def write(tmp_path: Path, name: str, nodes: list[dict]) -> str:

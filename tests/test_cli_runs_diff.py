@@ -5,26 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_process import run_flowdesk
 
 from flowdesk.model import workflow_from_data
 
 
 def flowdesk(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "FLOWDESK_DB": str(db)}
-    env.pop("FLOWDESK_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "flowdesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    return run_flowdesk(*args, db=db)
 
 
 def shop(server, *, extra: dict | None = None) -> dict:

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from cli_process import run_flowdesk
 
 MAX_LENGTH = 20_000
 """FLOWDESK_DB_MAX_LENGTH for these runs: SQLite refuses any value (or row) longer than this."""
@@ -28,13 +29,7 @@ def flowdesk_env(db: Path, **extra: str) -> dict[str, str]:
 
 
 def flowdesk(*args: str, db: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "flowdesk", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=flowdesk_env(db, **extra),
-    )
+    return run_flowdesk(*args, env=flowdesk_env(db, **extra))
 
 
 def write(tmp_path: Path, name: str, nodes: list[dict]) -> str:

@@ -85,7 +85,7 @@ class MapStarted:
 @dataclass(frozen=True, slots=True)
 class ItemFinished:
     """One item of a mapped node is final. `done` counts the node's final items, failed ones
-    included; `failed` those that failed (or were cancelled)."""
+    included; `failed` those that FAILED (a cancelled item is not counted there)."""
 
     run_id: str
     node_id: str

@@ -200,7 +200,7 @@ class ItemMap:
     def _finished(self, item: ItemResult, progress: _Progress) -> None:
         item.finished_at = now()
         progress.done += 1
-        if item.state is not NodeState.SUCCEEDED:
+        if item.state is NodeState.FAILED:
             progress.failed += 1
             if progress.first_failure is None:
                 progress.first_failure = item

@@ -200,14 +200,10 @@ class RunBoard:
 
     def _item_finished(self, event: ItemFinished) -> None:
         """Count the item and keep it in the node's list; no log line (there may be 10,000)."""
-        # The engine's `failed` counts the cancelled items too: told apart here, as the
-        # final count (MapProgress.of_items) tells them apart.
         before = self.progress.get(event.node_id)
         cancelled = before.cancelled if before is not None else 0
         cancelled += int(event.item.state is NodeState.CANCELLED)
-        self.progress[event.node_id] = MapProgress(
-            event.total, event.done, event.failed - cancelled, cancelled
-        )
+        self.progress[event.node_id] = MapProgress(event.total, event.done, event.failed, cancelled)
         node = self.nodes.get(event.node_id)
         items = node.items if node is not None else None
         if items is not None and 0 <= event.item.index < len(items):

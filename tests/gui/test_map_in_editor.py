@@ -364,14 +364,14 @@ def test_cancelled_and_skipped_items_are_not_called_failed() -> None:
 
 
 def test_the_board_tells_cancelled_items_from_failed_ones() -> None:
-    """The engine's ItemFinished counts a cancelled item in `failed`."""
+    """ItemFinished counts FAILED items in `failed`; the board counts the cancelled ones."""
     board = RunBoard()
     board(RunStarted("r1", "wf", {}, ("each",), NOW))
     board(MapStarted("r1", "each", 10, NOW))
     states = [NodeState.SUCCEEDED, NodeState.FAILED, NodeState.CANCELLED, NodeState.CANCELLED]
     failed = 0
     for index, state in enumerate(states):
-        failed += state is not NodeState.SUCCEEDED
+        failed += state is NodeState.FAILED
         board(ItemFinished("r1", "each", ItemResult(index, state), index + 1, failed, 10))
     assert board.progress["each"] == MapProgress(10, 4, 1, 2)
     assert progress_text(board.progress["each"], NodeState.RUNNING) == (
